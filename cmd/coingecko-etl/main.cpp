@@ -1,0 +1,273 @@
+// Wiring only: parse the command line and configuration, build the objects in dependency order,
+// run the chosen command, and translate signals into a graceful stop. No logic lives here.
+#include "build_info.hpp"
+#include "signals.hpp"
+
+#include "coingecko/http_transport.hpp"
+#include "coingecko/markets_client.hpp"
+#include "config/config.hpp"
+#include "db/database.hpp"
+#include "db/leader_lock.hpp"
+#include "db/partitions.hpp"
+#include "pipeline/pipeline.hpp"
+#include "scheduler/scheduler.hpp"
+#include "server/http_server.hpp"
+#include "spool/atomic_file.hpp"
+#include "spool/spool.hpp"
+#include "telemetry/health.hpp"
+#include "telemetry/logging.hpp"
+#include "telemetry/metrics.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+extern char** environ;
+
+namespace etl {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int usage_error(const std::vector<std::string>& problems, std::string_view heading) {
+  std::cerr << "coingecko-etl: " << heading << "\n";
+  for (const auto& p : problems) std::cerr << "  - " << p << "\n";
+  std::cerr << "Run 'coingecko-etl --help' for the settings and what they allow.\n";
+  return kExitUsage;
+}
+
+config::Environment process_environment() {
+  config::Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string_view::npos) env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+// .env: --env-file must exist; the default ./.env is used only when present.
+tl::expected<config::Environment, std::vector<std::string>> read_env_file(const config::CommandLine& cli) {
+  const std::filesystem::path path = cli.env_file.value_or(".env");
+  std::error_code ec;
+  if (!cli.env_file && !std::filesystem::exists(path, ec)) return config::Environment{};
+  auto text = spool::read_file(path);
+  if (!text) return tl::unexpected(std::vector<std::string>{"--env-file: " + text.error().message});
+  return config::parse_dotenv(*text);
+}
+
+coingecko::ClientObserver client_observer(telemetry::Metrics& metrics) {
+  return coingecko::ClientObserver{
+      [&metrics](const coingecko::AttemptEvent& e) {
+        metrics.http_request(e.status).Increment();
+        if (!e.failure_reason.empty()) metrics.http_failure(e.failure_reason).Increment();
+      },
+      [&metrics](const coingecko::WaitEvent& w) {
+        metrics.wait_seconds(w.cause).Increment(w.waited.count());
+        if (w.cause != "rate_limit") metrics.http_retries.Increment();
+      }};
+}
+
+// Shown in pg_stat_activity, so an operator (or a test) can find the leader's lock session.
+std::string lock_application_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string name = "coingecko-etl-lock " + std::string(host) + " " + std::to_string(::getpid());
+  if (name.size() > 63) name.resize(63); // PostgreSQL's NAMEDATALEN limit
+  return name;
+}
+
+void log_pacing(const pipeline::Pacing& p, const config::Config& cfg, telemetry::Metrics& metrics) {
+  metrics.planned_calls_per_tick.Set(static_cast<double>(p.calls_per_tick));
+  metrics.planned_calls_per_minute.Set(p.calls_per_minute);
+  metrics.planned_calls_per_month.Set(p.calls_per_month);
+  metrics.sweep_ticks.Set(static_cast<double>(p.ticks_per_sweep));
+  spdlog::info("pacing: a sweep is {} call(s) (PAGES={} x {} currencies); RATE_LIMIT_PER_MINUTE={} allows {} per "
+               "tick; {} tick(s) per sweep, up to {} call(s) per tick, {:.1f}/min, {:.0f} per 30-day month{}",
+               p.sweep_calls, cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, p.budget_per_tick,
+               p.ticks_per_sweep, p.calls_per_tick, p.calls_per_minute, p.calls_per_month,
+               cfg.monthly_credits ? " (plan credits: " + std::to_string(*cfg.monthly_credits) + ")" : std::string());
+}
+
+int run_migrate(const config::Config& cfg) {
+  db::Database database(cfg.conninfo());
+  if (auto ok = database.ensure_connected(); !ok) {
+    spdlog::error("cannot connect to PostgreSQL: {}", ok.error().message);
+    return kExitFailure;
+  }
+  auto applied = database.migrate(cfg.migrations_dir);
+  if (!applied) {
+    spdlog::error("migration failed: {}", applied.error().message);
+    return kExitFailure;
+  }
+  spdlog::info("migrations up to date ({} applied now)", *applied);
+  return kExitOk;
+}
+
+int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
+  auto spool = spool::Spool::open(cfg.data_dir);
+  if (!spool) {
+    std::cerr << "coingecko-etl: DATA_DIR=" << cfg.data_dir.string() << " is not usable: " << spool.error().message
+              << "\n";
+    return kExitUsage;
+  }
+
+  coingecko::CurlGlobal curl_global;
+  telemetry::Metrics metrics({build::kVersion, build::kRevision});
+  telemetry::HealthState health;
+  StopSignal stop;
+
+  coingecko::CurlTransport transport({cfg.http_connect_timeout, cfg.http_timeout, cfg.http_timeout,
+                                      cfg.max_body_bytes, std::string("coingecko-etl/") + build::kVersion,
+                                      cfg.ca_file});
+  coingecko::ClientOptions client_options;
+  client_options.markets_url = cfg.coingecko_url;
+  client_options.plan = cfg.api_plan;
+  client_options.api_key = cfg.api_key;
+  client_options.per_page = cfg.per_page;
+  client_options.max_attempts = cfg.max_attempts;
+  client_options.rate_limit_per_minute = cfg.rate_limit_per_minute;
+  coingecko::MarketsClient client(client_options, transport, stop, client_observer(metrics));
+
+  db::Database database(cfg.conninfo());
+  pipeline::PipelineOptions options;
+  options.vs_currencies = cfg.vs_currencies;
+  options.per_page = cfg.per_page;
+  options.pages = cfg.pages;
+  options.migrations_dir = cfg.migrations_dir;
+  options.spool_max_bytes = cfg.spool_max_bytes;
+  options.spool_max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.spool_max_age);
+  options.retention = std::chrono::duration_cast<std::chrono::seconds>(cfg.retention);
+  const pipeline::Pacing pacing =
+      pipeline::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, cfg.poll_interval);
+  options.calls_per_tick_budget = pacing.budget_per_tick;
+  db::PartitionMaintainer partitions(cfg.conninfo());
+  options.partitions = &partitions;
+  options.partition_policy.retention = cfg.coin_market_retention;
+  // Only the daemon elects: once/replay are explicit operator commands.
+  std::optional<db::LeaderLock> leader_lock;
+  if (cli.command == config::Command::run && cfg.leader_election) {
+    leader_lock.emplace(cfg.conninfo(), lock_application_name());
+    options.leader_lock = &*leader_lock;
+  } else {
+    metrics.leader.Set(1);
+  }
+  log_pacing(pacing, cfg, metrics);
+  pipeline::Pipeline pipeline(options, client, *spool, database, metrics, health, stop);
+
+  cmd::ShutdownPolicy policy{cfg.shutdown_timeout, [&health] { health.set_shutting_down(); }};
+  const auto far_future = std::chrono::steady_clock::now() + std::chrono::hours(24 * 365);
+
+  if (cli.command == config::Command::replay) {
+    return cmd::run_until_signalled(
+        [&] {
+          const auto summary = pipeline.drain_pending(far_future);
+          pipeline.maintain_spool();
+          spdlog::info("replay: {} loaded, {} quarantined, {} still pending{}", summary.loaded, summary.quarantined,
+                       summary.remaining, summary.db_unavailable ? " (database unavailable)" : "");
+          return summary.remaining == 0 && !summary.db_unavailable ? kExitOk : kExitFailure;
+        },
+        stop, policy);
+  }
+  if (cli.command == config::Command::once) {
+    return cmd::run_until_signalled(
+        [&] {
+          const auto deadline = std::chrono::steady_clock::now() + std::max(cfg.poll_interval, std::chrono::milliseconds(60'000));
+          return pipeline.tick(deadline) == pipeline::TickResult::success ? kExitOk : kExitFailure;
+        },
+        stop, policy);
+  }
+
+  // run: the daemon.
+  server::ServerOptions server_options;
+  server_options.host = cfg.http_host;
+  server_options.port = cfg.http_port;
+  server_options.readiness.poll_interval = cfg.poll_interval;
+  // /status shows the same redacted settings as check-config; the server never sees Config.
+  server_options.status = {build::kVersion, build::kRevision, std::chrono::system_clock::now(),
+                           telemetry::key_value_lines_to_json(config::render_effective(cfg))};
+  server_options.liveness_max_silence =
+      std::max(std::chrono::milliseconds(60'000), cfg.poll_interval * 3 + cfg.http_timeout * cfg.max_attempts);
+  server::HttpServer http(server_options, health, metrics);
+  auto port = http.start();
+  if (!port) {
+    spdlog::error("cannot serve HTTP_ADDR={}:{}: {}", cfg.http_host, cfg.http_port, port.error());
+    return kExitFailure;
+  }
+  spdlog::info("coingecko-etl {} ({}) polling {} every {} ms; observability on {}:{}", build::kVersion,
+               build::kRevision, cfg.coingecko_url, cfg.poll_interval.count(), cfg.http_host, *port);
+
+  const int code = cmd::run_until_signalled(
+      [&] {
+        health.loop_started(std::chrono::system_clock::now());
+        pipeline.ensure_schema(); // a database that is down now is retried every tick
+        pipeline.maintain_spool();
+        scheduler::SchedulerHooks hooks;
+        hooks.tick = [&](const scheduler::TickContext& t) { pipeline.tick(t.deadline); };
+        hooks.skipped = [&](std::int64_t n) {
+          metrics.ticks_skipped.Increment(static_cast<double>(n));
+          metrics.tick("skipped").Increment(static_cast<double>(n));
+          spdlog::warn("{} tick(s) skipped: the previous tick overran POLL_INTERVAL", n);
+        };
+        hooks.heartbeat = [&] { health.heartbeat(std::chrono::system_clock::now()); };
+        scheduler::run_fixed_rate(cfg.poll_interval, stop, hooks);
+        health.loop_stopped();
+        return kExitOk;
+      },
+      stop, policy);
+  http.stop();
+  spdlog::info("stopped");
+  return code;
+}
+
+int run(int argc, char** argv) {
+  auto cli = config::parse_command_line(argc, argv);
+  if (!cli) return usage_error(cli.error(), "bad usage:");
+  if (cli->command == config::Command::help) {
+    std::cout << config::usage_text();
+    return kExitOk;
+  }
+  if (cli->command == config::Command::version) {
+    std::cout << "coingecko-etl " << build::kVersion << " (" << build::kRevision << ")\n";
+    return kExitOk;
+  }
+  auto dotenv = read_env_file(*cli);
+  if (!dotenv) return usage_error(dotenv.error(), "cannot read the .env file:");
+  auto cfg = config::load_config(config::merge_sources(*dotenv, process_environment(), cli->overrides));
+  if (!cfg) return usage_error(cfg.error(), "invalid configuration:");
+  if (cli->command == config::Command::check_config) {
+    std::cout << config::render_effective(*cfg);
+    return kExitOk;
+  }
+
+  if (auto ok = telemetry::setup_logging({cfg->log_dir, cfg->log_level, cfg->log_format == config::LogFormat::json});
+      !ok)
+    spdlog::warn("file logging disabled: {}", ok.error());
+  for (const auto& warning : config::config_warnings(*cfg)) spdlog::warn("{}", warning);
+  if (cli->command == config::Command::migrate) return run_migrate(*cfg);
+  return run_daemon(*cli, *cfg);
+}
+
+} // namespace
+} // namespace etl
+
+int main(int argc, char** argv) {
+  etl::cmd::block_shutdown_signals();
+  try {
+    const int code = etl::run(argc, argv);
+    spdlog::default_logger()->flush();
+    return code;
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    spdlog::default_logger()->flush();
+    return 1;
+  }
+}

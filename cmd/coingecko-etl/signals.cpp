@@ -1,0 +1,71 @@
+#include "signals.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+namespace etl::cmd {
+namespace {
+
+sigset_t shutdown_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+[[noreturn]] void exit_now(int status) {
+  spdlog::default_logger()->flush();
+  std::_Exit(status);
+}
+
+} // namespace
+
+void block_shutdown_signals() {
+  const sigset_t set = shutdown_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN); // a closed scrape connection must not kill the daemon
+}
+
+int run_until_signalled(const std::function<int()>& work, StopSignal& stop, const ShutdownPolicy& policy) {
+  std::atomic<bool> done{false};
+  std::atomic<int> exit_code{0};
+  std::thread worker([&] {
+    exit_code = work();
+    done = true;
+  });
+
+  const sigset_t set = shutdown_set();
+  std::chrono::steady_clock::time_point deadline{};
+  bool signalled = false;
+  while (!done) {
+    timespec poll{0, 50'000'000};
+    const int sig = sigtimedwait(&set, nullptr, &poll);
+    if (sig > 0) {
+      if (signalled) {
+        spdlog::warn("second signal ({}): exiting now", strsignal(sig));
+        exit_now(130);
+      }
+      signalled = true;
+      deadline = std::chrono::steady_clock::now() + policy.timeout;
+      spdlog::info("received {}: shutting down (at most {} ms)", strsignal(sig), policy.timeout.count());
+      if (policy.on_first_signal) policy.on_first_signal();
+      stop.request_stop();
+    }
+    if (signalled && !done && std::chrono::steady_clock::now() >= deadline) {
+      spdlog::error("shutdown timeout reached: abandoning the work in flight; unloaded snapshots stay pending on disk");
+      exit_now(0);
+    }
+  }
+  worker.join();
+  return signalled ? 0 : exit_code.load();
+}
+
+} // namespace etl::cmd

@@ -1,0 +1,154 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+
+namespace etl::config {
+namespace {
+
+struct CommandName {
+  std::string_view name;
+  Command command;
+  std::string_view meaning;
+};
+constexpr CommandName kCommands[] = {
+    {"run", Command::run, "run the daemon (the default)"},
+    {"once", Command::once, "run one tick; exit status 0 only when every page was loaded"},
+    {"migrate", Command::migrate, "apply pending database migrations and exit"},
+    {"replay", Command::replay, "load every pending raw snapshot now and exit"},
+    {"check-config", Command::check_config, "validate the configuration and print it, secrets redacted"},
+};
+
+// --poll-interval -> POLL_INTERVAL, only for known variables.
+std::optional<std::string> variable_for_flag(std::string_view flag) {
+  std::string name(flag);
+  for (char& c : name) {
+    if (c == '-') {
+      c = '_';
+    } else if (c >= 'a' && c <= 'z') {
+      c = static_cast<char>(c - 'a' + 'A');
+    } else if (c == '_' || (c >= 'A' && c <= 'Z')) {
+      return std::nullopt; // flags are spelled lowercase with dashes, nothing else
+    }
+  }
+  const auto& docs = variable_docs();
+  const bool known = std::any_of(docs.begin(), docs.end(), [&](const VariableDoc& d) { return d.name == name; });
+  return known ? std::optional(name) : std::nullopt;
+}
+
+std::string flag_for_variable(std::string_view name) {
+  std::string flag = "--";
+  for (const char c : name) flag += c == '_' ? '-' : static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return flag;
+}
+
+} // namespace
+
+tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc, const char* const* argv) {
+  CommandLine line;
+  std::vector<std::string> problems;
+  bool help = false;
+  bool version = false;
+  bool have_command = false;
+  bool flags_done = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i] == nullptr ? std::string_view() : std::string_view(argv[i]);
+    if (!flags_done && arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (!flags_done && (arg == "--help" || arg == "-h")) {
+      help = true;
+      continue;
+    }
+    if (!flags_done && arg == "--version") {
+      version = true;
+      continue;
+    }
+    if (flags_done || arg.empty() || arg.front() != '-') {
+      const auto* found = std::find_if(std::begin(kCommands), std::end(kCommands),
+                                       [&](const CommandName& c) { return c.name == arg; });
+      if (have_command) {
+        problems.push_back("unexpected argument \"" + std::string(arg) + "\": only one command is allowed");
+      } else if (arg == "help") {
+        help = true;
+      } else if (found == std::end(kCommands)) {
+        problems.push_back("unknown command \"" + std::string(arg) +
+                           "\"; expected run, once, migrate, replay or check-config");
+      } else {
+        line.command = found->command;
+      }
+      have_command = true;
+      continue;
+    }
+    // A flag: --name=value or --name value.
+    const auto eq = arg.find('=');
+    const std::string_view flag = arg.substr(0, eq);
+    const bool is_env_file = flag == "--env-file";
+    const auto variable = flag.substr(0, 2) == "--" ? variable_for_flag(flag.substr(2)) : std::nullopt;
+    if (!is_env_file && !variable) {
+      problems.push_back("unknown flag \"" + std::string(flag) + "\"; see --help");
+      continue;
+    }
+    std::string value;
+    if (eq != std::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+    } else if (i + 1 < argc && argv[i + 1] != nullptr && std::string_view(argv[i + 1]).substr(0, 2) != "--") {
+      value = argv[++i];
+    } else {
+      problems.push_back(std::string(flag) + ": missing value");
+      continue;
+    }
+    if (is_env_file) {
+      if (value.empty()) {
+        problems.push_back("--env-file: missing value");
+      } else {
+        line.env_file = std::filesystem::path(value);
+      }
+    } else {
+      line.overrides.insert_or_assign(*variable, std::move(value));
+    }
+  }
+  // Asking for help is never an error, whatever else is on the line.
+  if (help) line.command = Command::help;
+  else if (version) line.command = Command::version;
+  else if (!problems.empty()) return tl::make_unexpected(std::move(problems));
+  return line;
+}
+
+std::string usage_text() {
+  std::string out =
+      "Usage: coingecko-etl [COMMAND] [OPTIONS]\n"
+      "\n"
+      "Polls CoinGecko /coins/markets, keeps every response on disk, and loads it into PostgreSQL.\n"
+      "\n"
+      "Commands:\n";
+  for (const auto& c : kCommands) {
+    out += "  " + std::string(c.name) + std::string(14 - c.name.size(), ' ') + std::string(c.meaning) + "\n";
+  }
+  out +=
+      "\n"
+      "Options:\n"
+      "  -h, --help           show this help and exit\n"
+      "  --version            print the version and exit\n"
+      "  --env-file PATH      read variables from PATH (default: ./.env when it exists)\n"
+      "  --NAME VALUE         set any variable below; NAME is the variable in lowercase with\n"
+      "  --NAME=VALUE         '-' for '_', e.g. --poll-interval 5s or --poll-interval=5s\n"
+      "\n"
+      "Precedence: flags > environment > .env file > defaults.\n"
+      "An empty value means unset only for variables without a fixed default (keys, files,\n"
+      "DATABASE_URL, COINGECKO_API_PLAN, RATE_LIMIT_PER_MINUTE).\n"
+      "\n"
+      "Variables (flag, default, meaning):\n";
+  for (const auto& doc : variable_docs()) {
+    out += "  " + std::string(doc.name) + "  (" + flag_for_variable(doc.name) + ")\n";
+    out += "      default: " + (doc.default_value.empty() ? std::string("(none)") : std::string(doc.default_value)) + "\n";
+    out += "      " + std::string(doc.meaning) + "\n";
+  }
+  out +=
+      "\n"
+      "Exit status: 0 success; 2 bad usage or invalid configuration (every problem is listed);\n"
+      "any other non-zero value is a runtime failure.\n";
+  return out;
+}
+
+} // namespace etl::config

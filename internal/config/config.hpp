@@ -1,0 +1,125 @@
+#pragma once
+// The daemon's settings: one value type, loaded from flags > environment > .env file > defaults,
+// validated all at once. Pure except for the file reads named below.
+#include "coingecko/markets_client.hpp" // Plan
+#include "common/secret.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace etl::config {
+
+enum class LogFormat { text, json };
+
+struct Config {
+  // CoinGecko
+  std::string coingecko_url = "https://api.coingecko.com/api/v3/coins/markets";
+  std::vector<std::string> vs_currencies = {"usd"};
+  int per_page = 100;
+  int pages = 1;
+  std::chrono::milliseconds poll_interval{30'000};
+  Secret api_key;
+  coingecko::Plan api_plan = coingecko::Plan::public_api;
+  double rate_limit_per_minute = 5; // default by plan: public 5, demo 30, pro 500
+  std::optional<int> monthly_credits; // plan's monthly call credits; default demo 10000, else unknown
+  std::chrono::milliseconds http_connect_timeout{10'000};
+  std::chrono::milliseconds http_timeout{30'000};
+  std::size_t max_body_bytes = 32u << 20;
+  int max_attempts = 4;
+  std::optional<std::string> ca_file;
+  // PostgreSQL
+  std::string postgres_host = "localhost";
+  int postgres_port = 5432;
+  std::string postgres_user = "postgres";
+  Secret postgres_password;
+  std::string postgres_db = "coingecko";
+  Secret database_url; // when set it wins; a Secret because a URI may embed the password
+  std::filesystem::path migrations_dir = "migrations";
+  // Drop coin_market months older than this; nullopt ("off") keeps everything.
+  std::optional<std::chrono::seconds> coin_market_retention;
+  // Several replicas: only the holder of a PostgreSQL advisory lock polls.
+  bool leader_election = true;
+  // Files
+  std::filesystem::path data_dir = "data";
+  std::filesystem::path log_dir = "logs";
+  // Seconds, not hours, so tests and small deployments can use sub-hour values ("30m").
+  std::chrono::seconds retention{std::chrono::hours{24 * 7}}; // acknowledged raw/processed files
+  std::uint64_t spool_max_bytes = 1ull << 30;                 // pending backlog bound
+  std::chrono::seconds spool_max_age{std::chrono::hours{24 * 7}};
+  // Observability and lifecycle
+  std::string http_host = "0.0.0.0";
+  std::uint16_t http_port = 8080;
+  std::string log_level = "info";
+  LogFormat log_format = LogFormat::text;
+  std::chrono::milliseconds shutdown_timeout{10'000};
+
+  // A libpq connection string built from DATABASE_URL or the POSTGRES_* parts.
+  [[nodiscard]] std::string conninfo() const;
+};
+
+using Environment = std::map<std::string, std::string, std::less<>>;
+
+// Parses .env text: KEY=VALUE lines, '#' comments, optional `export `, single or double quotes
+// (double quotes understand \n \" \\). Problems name the line number.
+tl::expected<Environment, std::vector<std::string>> parse_dotenv(std::string_view text);
+
+// Parses "500ms", "30s", "5m", "1h", or plain seconds ("30", "0.5"). Errors say what is allowed.
+// Go-style compounds ("1h30m") work too, so the prototype's values keep working.
+tl::expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view text);
+
+// The shortest exact spelling parse_duration reads back: "500ms", "30s", "5m", "168h".
+std::string format_duration(std::chrono::milliseconds duration);
+
+// A DATABASE_URL fit for logs: the password (userinfo or ?password=) becomes <redacted>; the
+// whole value becomes <redacted> when it cannot be parsed with certainty.
+std::string redact_database_url(std::string_view url);
+
+// Builds and validates a Config from merged variables. Every problem is reported, each naming
+// the variable and what is allowed. Reads *_FILE secret files (the only I/O here).
+tl::expected<Config, std::vector<std::string>> load_config(const Environment& vars);
+
+// The effective settings, one "NAME=value" per line, secrets shown as <redacted>.
+std::string render_effective(const Config& config);
+
+// Valid but doubtful combinations (e.g. more calls per tick than the rate limit allows per
+// interval). Not errors: the daemon logs them at startup.
+std::vector<std::string> config_warnings(const Config& config);
+
+// Every variable the daemon reads, with default and meaning (drives --help and .env.example).
+struct VariableDoc {
+  std::string_view name;
+  std::string_view default_value;
+  std::string_view meaning;
+};
+const std::vector<VariableDoc>& variable_docs();
+// The committed .env.example, generated from variable_docs() (a unit test keeps them equal).
+std::string env_example_text();
+
+// Command line.
+enum class Command { run, once, migrate, replay, check_config, help, version };
+struct CommandLine {
+  Command command = Command::run;
+  std::optional<std::filesystem::path> env_file; // --env-file PATH
+  Environment overrides;                         // --poll-interval=5s -> POLL_INTERVAL=5s
+};
+// Accepts: [command] [--env-file PATH] [--VAR-NAME=value | --VAR-NAME value]... [--help] [--version]
+// where --var-name maps to VAR_NAME for every variable in variable_docs().
+tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc, const char* const* argv);
+
+std::string usage_text(); // the --help text
+
+// Merges in precedence order: overrides > process environment > .env file > (defaults).
+// `process_env` is the real environment (environ); `dotenv` what the file held.
+Environment merge_sources(const Environment& dotenv, const Environment& process_env,
+                          const Environment& overrides);
+
+} // namespace etl::config

@@ -1,0 +1,145 @@
+#include "config/config.hpp"
+#include "config/text.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace etl::config {
+namespace {
+
+constexpr std::string_view kRedacted = "<redacted>";
+
+// libpq conninfo value: always single-quoted, so blanks and '=' need no thought.
+std::string conninfo_quote(std::string_view value) {
+  std::string out = "'";
+  for (const char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+std::string redact_query(std::string_view query) {
+  std::string out;
+  bool first = true;
+  for (const auto param : split(query, '&')) {
+    if (!first) out += '&';
+    first = false;
+    const auto key = param.substr(0, param.find('='));
+    // password, sslpassword: anything libpq would treat as a password.
+    if (to_lower(key).find("password") != std::string::npos) {
+      out += std::string(key) + "=" + std::string(kRedacted);
+    } else {
+      out += param;
+    }
+  }
+  return out;
+}
+
+std::string format_rate(double rate) {
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, rate);
+  return std::string(buffer, result.ptr);
+}
+
+std::string join(const std::vector<std::string>& items, char separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+} // namespace
+
+std::string redact_database_url(std::string_view url) {
+  const auto sep = url.find("://");
+  if (sep == std::string_view::npos) return std::string(kRedacted);
+  std::string out(url.substr(0, sep + 3));
+  std::string_view rest = url.substr(sep + 3);
+  // More than one '@', or one that is not in the authority, means an unencoded password
+  // whose extent cannot be known: hide everything rather than guess.
+  const auto ats = std::count(rest.begin(), rest.end(), '@');
+  if (ats > 1) return std::string(kRedacted);
+  if (ats == 1) {
+    const auto at = rest.find('@');
+    const auto userinfo = rest.substr(0, at);
+    if (userinfo.find_first_of("/?#") != std::string_view::npos) return std::string(kRedacted);
+    const auto colon = userinfo.find(':');
+    out += colon == std::string_view::npos ? std::string(userinfo)
+                                           : std::string(userinfo.substr(0, colon)) + ":" + std::string(kRedacted);
+    out += '@';
+    rest = rest.substr(at + 1);
+  }
+  const auto question = rest.find('?');
+  out += rest.substr(0, question);
+  if (question != std::string_view::npos) {
+    // Two appends, not `"?" + ...`: GCC 12 -O3 reports a false -Wrestrict on the temporary.
+    out += '?';
+    out += redact_query(rest.substr(question + 1));
+  }
+  return out;
+}
+
+std::string Config::conninfo() const {
+  if (!database_url.empty()) return database_url.reveal();
+  std::string out = "host=" + conninfo_quote(postgres_host) + " port=" + std::to_string(postgres_port) +
+                    " user=" + conninfo_quote(postgres_user);
+  if (!postgres_password.empty()) out += " password=" + conninfo_quote(postgres_password.reveal());
+  // A bounded connect keeps a dead server from stalling a tick (libpq waits forever by default).
+  out += " dbname=" + conninfo_quote(postgres_db) + " connect_timeout=5";
+  return out;
+}
+
+std::string render_effective(const Config& c) {
+  const auto optional_text = [](const std::optional<std::string>& value) {
+    return value ? *value : std::string("(unset)");
+  };
+  const std::string http_host = c.http_host.find(':') != std::string::npos ? "[" + c.http_host + "]" : c.http_host;
+  const std::vector<std::pair<std::string_view, std::string>> lines = {
+      {"COINGECKO_URL", c.coingecko_url},
+      {"VS_CURRENCY", join(c.vs_currencies, ',')},
+      {"PER_PAGE", std::to_string(c.per_page)},
+      {"PAGES", std::to_string(c.pages)},
+      {"POLL_INTERVAL", format_duration(c.poll_interval)},
+      {"COINGECKO_API_KEY", c.api_key.redacted()},
+      {"COINGECKO_API_PLAN", std::string(coingecko::to_string(c.api_plan))},
+      {"RATE_LIMIT_PER_MINUTE", format_rate(c.rate_limit_per_minute)},
+      {"COINGECKO_MONTHLY_CREDITS", c.monthly_credits ? std::to_string(*c.monthly_credits) : std::string("(unset)")},
+      {"HTTP_CONNECT_TIMEOUT", format_duration(c.http_connect_timeout)},
+      {"HTTP_TIMEOUT", format_duration(c.http_timeout)},
+      {"MAX_BODY_BYTES", std::to_string(c.max_body_bytes)},
+      {"HTTP_MAX_ATTEMPTS", std::to_string(c.max_attempts)},
+      {"CA_FILE", optional_text(c.ca_file)},
+      {"POSTGRES_HOST", c.postgres_host},
+      {"POSTGRES_PORT", std::to_string(c.postgres_port)},
+      {"POSTGRES_USER", c.postgres_user},
+      {"POSTGRES_PASSWORD", c.postgres_password.redacted()},
+      {"POSTGRES_DB", c.postgres_db},
+      {"DATABASE_URL", c.database_url.empty() ? std::string("(unset)") : redact_database_url(c.database_url.reveal())},
+      {"MIGRATIONS_DIR", c.migrations_dir.string()},
+      {"COIN_MARKET_RETENTION", c.coin_market_retention ? format_duration(*c.coin_market_retention) : std::string("off")},
+      {"LEADER_ELECTION", c.leader_election ? "on" : "off"},
+      {"DATA_DIR", c.data_dir.string()},
+      {"LOG_DIR", c.log_dir.string()},
+      {"RETENTION", format_duration(c.retention)},
+      {"SPOOL_MAX_BYTES", std::to_string(c.spool_max_bytes)},
+      {"SPOOL_MAX_AGE", format_duration(c.spool_max_age)},
+      {"HTTP_ADDR", http_host + ":" + std::to_string(c.http_port)},
+      {"LOG_LEVEL", c.log_level},
+      {"LOG_FORMAT", c.log_format == LogFormat::json ? "json" : "text"},
+      {"SHUTDOWN_TIMEOUT", format_duration(c.shutdown_timeout)},
+  };
+  std::string out;
+  for (const auto& [name, value] : lines) {
+    out += name;
+    out += '=';
+    out += value;
+    out += '\n';
+  }
+  return out;
+}
+
+} // namespace etl::config

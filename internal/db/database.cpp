@@ -1,0 +1,122 @@
+// The connection lifecycle and the start of a snapshot transaction.
+//
+// Threading: a Database and its SnapshotLoads are used by one thread at a time (the
+// scheduler's); nothing here locks. Only one SnapshotLoad may be open per Database.
+#include "db/detail.hpp"
+
+#include <pqxx/nontransaction>
+
+namespace etl::db {
+namespace {
+
+using tl::unexpected;
+
+// Seconds libpq waits for a TCP connect / authentication before giving up. The connect runs on
+// the polling thread, so a host that drops packets stalls fetching for this long per attempt
+// (at most one attempt per tick): keep it to a few seconds.
+constexpr int kConnectTimeoutSeconds = 5;
+
+// Per-session staging for COPY: same columns as coin_market, emptied at every commit, invisible
+// to other sessions. Created once per connection, after the migrations made coin_market.
+constexpr const char* kCreateStaging =
+    "CREATE TEMP TABLE IF NOT EXISTS coin_market_stage (LIKE coin_market INCLUDING DEFAULTS) "
+    "ON COMMIT DELETE ROWS";
+
+DbError usage(std::string message) {
+  return DbError{DbError::Kind::internal, "", std::move(message)};
+}
+
+} // namespace
+
+void detail::Session::drop() noexcept {
+  if (active_load != nullptr) {
+    OpenTransaction* load = active_load;
+    active_load = nullptr;
+    load->abandon(DbError{DbError::Kind::unavailable, "",
+                          "connection to PostgreSQL closed during the snapshot transaction"});
+  }
+  conn.reset();
+  staging_ready = false;
+}
+
+Database::Database(std::string conninfo, std::string application_name)
+    : m_impl(std::make_unique<Impl>()) {
+  m_impl->session.secrets = detail::secrets_of(conninfo);
+  m_impl->session.conninfo =
+      detail::with_default_connect_timeout(std::move(conninfo), kConnectTimeoutSeconds);
+  m_impl->session.application_name = std::move(application_name);
+}
+
+Database::~Database() { m_impl->session.drop(); }
+
+bool Database::connected() const noexcept {
+  const auto& conn = m_impl->session.conn;
+  return conn != nullptr && conn->is_open();
+}
+
+void Database::disconnect() noexcept { m_impl->session.drop(); }
+
+tl::expected<void, DbError> Database::ensure_connected() {
+  detail::Session& s = m_impl->session;
+  if (connected()) return {};
+  s.drop();
+  try {
+    auto conn = std::make_unique<pqxx::connection>(s.conninfo);
+    // libpqxx 6 would otherwise silently reconnect a broken connection, losing the session's
+    // temp table and advisory lock behind our back; we reconnect explicitly instead.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    conn->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+    pqxx::nontransaction setup{*conn};
+    // UTC so timestamps read back as text are unambiguous; notices ("already exists,
+    // skipping") would otherwise go to stderr through libpqxx's default handler.
+    setup.exec_params("SELECT set_config('application_name', $1, false), "
+                      "set_config('TimeZone', 'UTC', false), "
+                      "set_config('client_min_messages', 'warning', false)",
+                      s.application_name);
+    setup.commit();
+    s.conn = std::move(conn);
+  } catch (...) {
+    return unexpected(detail::translate_current_exception("connect to PostgreSQL", s.secrets));
+  }
+  return {};
+}
+
+tl::expected<SnapshotLoad, DbError> Database::begin_snapshot(const SnapshotMeta& meta) {
+  detail::Session& s = m_impl->session;
+  if (s.active_load != nullptr)
+    return unexpected(usage("begin_snapshot: another snapshot transaction is still open"));
+  const std::string what = "begin snapshot " + meta.snapshot_id;
+  // A connection that sat idle may have been closed by the server (restart, idle timeout)
+  // without us noticing. Nothing is written before the first statement succeeds, so one
+  // retry on a fresh connection is safe, and spares the caller a failed tick.
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = connected();
+    if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
+    try {
+      if (!s.staging_ready) {
+        pqxx::work create{*s.conn, "create_staging"};
+        create.exec(kCreateStaging);
+        create.commit();
+        s.staging_ready = true;
+      }
+      auto work = std::make_unique<pqxx::work>(*s.conn, "snapshot");
+      // A replay re-reads the same raw files, so it carries the same fetched_at; a different
+      // fetched_at under the same id is another poll that happened to get the same name.
+      const pqxx::result done = work->exec_params(
+          "SELECT fetched_at IS NOT DISTINCT FROM $2::timestamptz FROM etl_runs WHERE snapshot_id = $1",
+          meta.snapshot_id, detail::to_timestamptz_text(meta.fetched_at));
+      auto impl = std::make_unique<SnapshotLoad::Impl>(s, std::move(work), meta, !done.empty());
+      impl->id_collision = !done.empty() && !done[0][0].as<bool>();
+      return SnapshotLoad(std::move(impl));
+    } catch (...) {
+      DbError e = detail::translate_current_exception(what, s.secrets);
+      if (!detail::needs_reconnect(e)) return unexpected(std::move(e));
+      s.drop();
+      if (!reused || attempt > 0) return unexpected(std::move(e));
+    }
+  }
+}
+
+} // namespace etl::db

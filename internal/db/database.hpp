@@ -1,0 +1,118 @@
+#pragma once
+// PostgreSQL through libpqxx 6.4: one long-lived connection, re-opened when it breaks;
+// the migrations runner; one transaction per snapshot. libpqxx exceptions never leave this
+// module: they become DbError values.
+#include "market/coin_market.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+namespace etl::db {
+
+struct DbError {
+  enum class Kind {
+    unavailable, // connection lost/refused, resources, operator intervention: retry later
+    rejected,    // the data was refused (SQLSTATE class 22/23/42...): retrying will not help
+    internal,    // anything else
+  };
+  Kind kind;
+  std::string sqlstate; // "" when none
+  std::string message;  // secrets removed
+};
+std::string_view to_string(DbError::Kind kind) noexcept; // "unavailable", "rejected", "internal"
+
+struct SnapshotMeta {
+  std::string snapshot_id; // e.g. 20261122T140000Z_usd
+  std::string vs_currency;
+  std::chrono::system_clock::time_point started_at; // tick start
+  std::chrono::system_clock::time_point fetched_at; // first page's arrival
+};
+
+struct LoadCounts {
+  std::int64_t pages = 0;
+  std::int64_t coins_received = 0; // valid coins offered (sum of add_page's coins.size());
+                                   // rows_inserted + rows_unchanged == coins_received
+  std::int64_t rows_inserted = 0;
+  std::int64_t rows_unchanged = 0;
+  std::int64_t rows_rejected = 0;
+};
+
+struct LoadResult {
+  bool already_loaded = false; // the snapshot was committed before: nothing changed, and every
+                               // coin offered is counted in rows_unchanged
+  LoadCounts counts;
+};
+
+class Database;
+
+// One snapshot's transaction. Pages are added one at a time (memory bounded by a page);
+// commit() writes the etl_runs row and commits; destruction without commit rolls back.
+// After the first error the transaction is rolled back and every later call returns that
+// error: the caller keeps the snapshot pending and replays it with a new begin_snapshot().
+// If the Database is destroyed or reconnects first, calls fail with Kind::unavailable.
+class SnapshotLoad {
+public:
+  SnapshotLoad(SnapshotLoad&&) noexcept;
+  SnapshotLoad& operator=(SnapshotLoad&&) noexcept;
+  ~SnapshotLoad();
+
+  // Stores the raw page (body as jsonb in coin_market_raw) and COPYs its coins into staging.
+  // `raw_json_body` must be a valid JSON document (the page parsed as a markets array).
+  tl::expected<void, DbError> add_page(int page, std::string_view raw_json_body,
+                                       std::span<const market::CoinMarket> coins,
+                                       std::int64_t rejected_in_page);
+  // Moves staged rows into coin_market (ON CONFLICT DO NOTHING), writes etl_runs with
+  // status ("loaded", "partial" or "rejected") and error text, commits.
+  tl::expected<LoadResult, DbError> commit(std::string_view status, std::string_view error);
+
+  // True when etl_runs already holds this snapshot_id but with another fetched_at: a different
+  // poll (another process, another DATA_DIR, the same second) got the same id first. This one
+  // is then not a replay and must be loaded under another id, not skipped.
+  [[nodiscard]] bool id_taken_by_another_snapshot() const noexcept;
+
+private:
+  friend class Database;
+  struct Impl;
+  explicit SnapshotLoad(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+// Used by one thread at a time (the scheduler's); nothing here locks. One SnapshotLoad may be
+// open at a time. Each operation opens the connection when needed, so after an outage the next
+// call reconnects by itself; a connection found broken is dropped and reopened on next use.
+class Database {
+public:
+  // Does not connect yet; `conninfo` is a libpq URI or key=value string (holds the password).
+  explicit Database(std::string conninfo, std::string application_name = "coingecko-etl");
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Opens the connection if it is not open (or was broken). Cheap when already connected.
+  tl::expected<void, DbError> ensure_connected();
+  [[nodiscard]] bool connected() const noexcept;
+  void disconnect() noexcept;
+
+  // Applies every migrations/NNNN_*.sql not yet in schema_migrations, in order, each in its
+  // own transaction, under a session advisory lock. Returns how many were applied.
+  tl::expected<int, DbError> migrate(const std::filesystem::path& migrations_dir);
+
+  // Starts the snapshot transaction. If etl_runs already has this snapshot_id the result is a
+  // SnapshotLoad whose commit() returns already_loaded without writing anything.
+  // A connection the server closed while idle is detected on the first statement and replaced
+  // once, transparently (nothing was written yet); a failure on a fresh connection is returned.
+  tl::expected<SnapshotLoad, DbError> begin_snapshot(const SnapshotMeta& meta);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace etl::db

@@ -1,0 +1,91 @@
+#pragma once
+// Private to etl::db: the state shared by Database and SnapshotLoad, and the libpqxx-to-DbError
+// translation. Nothing outside internal/db includes this (it pulls in libpqxx).
+#include "common/secret.hpp"
+#include "db/database.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+namespace etl::db::detail {
+
+// Rethrows the exception in flight (call only inside a catch block) and turns it into a
+// DbError whose message starts with `what_failed` and holds no secret.
+DbError translate_current_exception(std::string_view what_failed,
+                                    const std::vector<Secret>& secrets);
+
+// Whether the connection must be dropped after this error (it is broken, or its state is
+// unknown): the next ensure_connected() then opens a fresh one.
+bool needs_reconnect(const DbError& error) noexcept;
+
+// UTC, microseconds, ISO 8601: "2026-11-22T14:00:00.000000Z" (what timestamptz parses exactly).
+std::string to_timestamptz_text(std::chrono::system_clock::time_point tp);
+
+// The password inside a libpq URI or key=value conninfo, as written and decoded (a library
+// message could echo either); empty when it has none.
+std::vector<Secret> secrets_of(std::string_view conninfo);
+
+// Adds connect_timeout when the conninfo has none, so an unreachable host fails in seconds
+// instead of the kernel's TCP timeout (minutes) and never stalls the scheduler for long.
+std::string with_default_connect_timeout(std::string conninfo, int seconds);
+
+// What the session needs from an open snapshot transaction when the connection goes away.
+struct OpenTransaction {
+  virtual ~OpenTransaction() = default;
+  virtual void abandon(DbError why) noexcept = 0;
+};
+
+// The connection and its per-session state. Owned by Database; a SnapshotLoad points at it
+// while its transaction is open, and each side detaches the other when it goes away.
+struct Session {
+  std::string conninfo;
+  std::string application_name;
+  std::vector<Secret> secrets;
+  std::unique_ptr<pqxx::connection> conn;
+  bool staging_ready = false; // coin_market_stage exists in this session
+  OpenTransaction* active_load = nullptr;
+
+  // Closes the connection; an open snapshot transaction is abandoned first (rolled back by
+  // the server when the session ends).
+  void drop() noexcept;
+};
+
+} // namespace etl::db::detail
+
+namespace etl::db {
+
+struct Database::Impl {
+  detail::Session session;
+};
+
+struct SnapshotLoad::Impl final : detail::OpenTransaction {
+  detail::Session* session = nullptr; // null once the Database is gone or reconnected
+  std::vector<Secret> secrets; // outlives the session, for messages after a reconnect
+  std::unique_ptr<pqxx::work> work;
+  SnapshotMeta meta;
+  std::string fetched_at_text;
+  bool already_loaded = false;
+  bool id_collision = false; // already_loaded, but by a snapshot with another fetched_at
+  bool committed = false;
+  std::optional<DbError> failure; // the first error: the transaction is unusable after it
+  LoadCounts counts;
+  std::int64_t staged = 0;
+
+  Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m, bool loaded);
+  ~Impl() override;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  // Ends the transaction without committing (the session or its connection is going away).
+  void abandon(DbError why) noexcept override;
+  DbError fail(std::string_view what_failed); // call inside a catch block
+  void detach() noexcept;                      // the transaction is over: unlink from the session
+};
+
+} // namespace etl::db

@@ -1,0 +1,173 @@
+// The migrations runner: migrations/NNNN_name.sql, applied in order, each in its own
+// transaction together with its schema_migrations row, so a file is applied exactly once.
+#include "db/detail.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+#include <pqxx/nontransaction>
+
+namespace etl::db {
+namespace {
+
+using tl::unexpected;
+
+// Session advisory lock key ("coinetl" in ASCII): two daemons starting together migrate one
+// after the other instead of racing on CREATE TABLE.
+constexpr std::int64_t kMigrationLockKey = 0x636F696E65746C;
+
+constexpr const char* kCreateSchemaMigrations =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version integer PRIMARY KEY,"
+    " name text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now(),"
+    " checksum text NOT NULL)";
+
+struct MigrationFile {
+  int version = 0;
+  std::string name; // file name, e.g. 0001_initial.sql
+  std::filesystem::path path;
+};
+
+DbError internal_error(std::string message) {
+  return DbError{DbError::Kind::internal, "", std::move(message)};
+}
+
+// ^[0-9]{4}_[a-z0-9_]+\.sql$ : anything else in the directory (README, editor backups) is
+// ignored rather than applied.
+bool is_migration_name(std::string_view n) {
+  if (n.size() < 10 || !n.ends_with(".sql") || n[4] != '_') return false;
+  if (!std::all_of(n.begin(), n.begin() + 4, [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  return std::all_of(n.begin() + 5, n.end() - 4, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+tl::expected<std::vector<MigrationFile>, DbError> list_migrations(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it{dir, ec};
+  if (ec)
+    return unexpected(internal_error("migrations directory " + dir.string() + ": " + ec.message()));
+  std::vector<MigrationFile> files;
+  for (const auto& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (!is_migration_name(name) || !entry.is_regular_file(ec)) continue;
+    files.push_back({std::stoi(name.substr(0, 4)), name, entry.path()});
+  }
+  std::sort(files.begin(), files.end(),
+            [](const MigrationFile& a, const MigrationFile& b) { return a.name < b.name; });
+  for (std::size_t i = 1; i < files.size(); ++i)
+    if (files[i].version == files[i - 1].version)
+      return unexpected(internal_error("migrations " + files[i - 1].name + " and " +
+                                       files[i].name + " share version " +
+                                       std::to_string(files[i].version)));
+  return files;
+}
+
+tl::expected<std::string, DbError> read_text(const MigrationFile& f) {
+  std::ifstream in(f.path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) return unexpected(internal_error("cannot read migration " + f.path.string()));
+  return text.str();
+}
+
+// Held for the whole run; released even when a migration fails. If the connection broke, the
+// server released it already and the unlock attempt fails harmlessly.
+class AdvisoryLock {
+public:
+  explicit AdvisoryLock(pqxx::connection& conn) : m_conn(conn) {
+    pqxx::nontransaction tx{m_conn};
+    tx.exec_params("SELECT pg_advisory_lock($1::bigint)", kMigrationLockKey);
+  }
+  ~AdvisoryLock() {
+    try {
+      pqxx::nontransaction tx{m_conn};
+      tx.exec_params("SELECT pg_advisory_unlock($1::bigint)", kMigrationLockKey);
+    } catch (...) { // NOLINT(bugprone-empty-catch): see class comment
+    }
+  }
+  AdvisoryLock(const AdvisoryLock&) = delete;
+  AdvisoryLock& operator=(const AdvisoryLock&) = delete;
+
+private:
+  pqxx::connection& m_conn;
+};
+
+} // namespace
+
+tl::expected<int, DbError> Database::migrate(const std::filesystem::path& migrations_dir) {
+  detail::Session& s = m_impl->session;
+  if (s.active_load != nullptr)
+    return unexpected(internal_error("migrate: a snapshot transaction is still open"));
+  auto files = list_migrations(migrations_dir);
+  if (!files) return unexpected(files.error());
+  if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
+
+  std::string step = "lock migrations";
+  int applied = 0;
+  try {
+    AdvisoryLock lock{*s.conn};
+    step = "create schema_migrations";
+    {
+      pqxx::work tx{*s.conn};
+      tx.exec(kCreateSchemaMigrations);
+      tx.commit();
+    }
+    std::map<int, std::pair<std::string, std::string>> recorded; // version -> name, checksum
+    {
+      pqxx::nontransaction tx{*s.conn};
+      for (const auto& row : tx.exec("SELECT version, name, checksum FROM schema_migrations"))
+        recorded[row[0].as<int>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+    }
+    // Verify every applied file before applying anything: an edited, already-applied
+    // migration means the database and the files disagree, and guessing would be worse.
+    std::vector<std::pair<const MigrationFile*, std::string>> pending;
+    for (const MigrationFile& f : *files) {
+      auto text = read_text(f);
+      if (!text) return unexpected(text.error());
+      const auto found = recorded.find(f.version);
+      if (found == recorded.end()) {
+        pending.emplace_back(&f, std::move(*text));
+        continue;
+      }
+      step = "checksum " + f.name;
+      pqxx::nontransaction tx{*s.conn};
+      const auto sum = tx.exec_params1("SELECT md5($1)", *text)[0].as<std::string>();
+      if (sum != found->second.second)
+        return unexpected(internal_error(
+            "migration " + f.name + " was changed after it was applied (recorded as " +
+            found->second.first + ", md5 " + found->second.second + ", file md5 " + sum +
+            "): restore the file and add a new migration instead"));
+    }
+    for (const auto& [f, text] : pending) {
+      step = "apply migration " + f->name;
+      pqxx::work tx{*s.conn, "migration"};
+      tx.exec(text);
+      tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) "
+                     "VALUES ($1, $2, md5($3))",
+                     f->version, f->name, text);
+      tx.commit();
+      ++applied;
+    }
+    if (applied > 0 && s.staging_ready) {
+      // Staging copies coin_market's columns: rebuild it after the schema changed.
+      step = "drop staging";
+      pqxx::nontransaction tx{*s.conn};
+      tx.exec("DROP TABLE IF EXISTS pg_temp.coin_market_stage");
+      s.staging_ready = false;
+    }
+  } catch (...) {
+    DbError e = detail::translate_current_exception(step, s.secrets);
+    if (detail::needs_reconnect(e)) s.drop();
+    return unexpected(std::move(e));
+  }
+  return applied;
+}
+
+} // namespace etl::db

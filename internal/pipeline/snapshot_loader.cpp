@@ -1,0 +1,174 @@
+// The load stage: a pending snapshot's raw pages -> one PostgreSQL transaction.
+// Used for fresh snapshots, the backlog after an outage, start-up, and `replay` alike, so the
+// replay path is the normal path. Raw pages are re-read from disk one at a time, which keeps
+// memory bounded by a page however long the backlog is.
+#include "pipeline/pipeline.hpp"
+
+#include "market/parse_markets.hpp"
+#include "telemetry/logging.hpp"
+
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+
+namespace etl::pipeline {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::chrono::system_clock::time_point file_mtime(const std::filesystem::path& p,
+                                                 std::chrono::system_clock::time_point fallback) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return fallback;
+  return std::chrono::system_clock::time_point{std::chrono::seconds{st.st_mtim.tv_sec} +
+                                               std::chrono::nanoseconds{st.st_mtim.tv_nsec}} ;
+}
+
+} // namespace
+
+LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
+  const auto start = SteadyClock::now();
+  const auto name = spool::parse_snapshot_id(snapshot_id);
+  const auto pages = m_spool.raw_pages(snapshot_id);
+  if (!name || pages.empty()) {
+    // The process stopped between marking and writing the first page: nothing was received.
+    spdlog::warn("snapshot {} has no raw pages; removing it from the queue", snapshot_id);
+    (void)m_spool.acknowledge(snapshot_id);
+    return LoadStatus::skipped;
+  }
+
+  db::SnapshotMeta meta{snapshot_id, name->vs_currency, name->time, file_mtime(pages.front().path, name->time)};
+  auto on_db_error = [&](const db::DbError& e) {
+    const auto kind = db::to_string(e.kind);
+    const double took = std::chrono::duration<double>(SteadyClock::now() - start).count();
+    m_metrics.load_errors(kind).Increment();
+    m_metrics.stage_duration("load").Observe(took);
+    m_tick_report.load.record(took, kind);
+    // A connection that died mid-COPY can surface as a plain libpq write error with no SQLSTATE
+    // ("internal"); with the connection gone it is an outage, not a poison snapshot.
+    if (e.kind == db::DbError::Kind::unavailable || !m_db.connected()) {
+      m_metrics.db_up.Set(0);
+      m_health.set_db_up(false);
+      telemetry::log_event(spdlog::level::warn, "load deferred: database unavailable",
+                           {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"error_kind", kind},
+                            telemetry::duration_ms(took), {"error", e.message}});
+      return LoadStatus::db_unavailable;
+    }
+    // The database refused this snapshot's data: retrying cannot help, and it must not block
+    // the snapshots queued behind it. Its files stay on disk under quarantine/ for a human.
+    const std::string reason = std::string(kind) + " (SQLSTATE " + e.sqlstate + "): " + e.message;
+    telemetry::log_event(spdlog::level::err, "snapshot quarantined",
+                         {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"error_kind", kind},
+                          {"sqlstate", e.sqlstate}, telemetry::duration_ms(took), {"error", e.message}});
+    if (auto ok = m_spool.quarantine(snapshot_id, reason); !ok)
+      spdlog::error("cannot quarantine {}: {}", snapshot_id, ok.error().message);
+    return LoadStatus::quarantined;
+  };
+
+  auto load = m_db.begin_snapshot(meta);
+  if (!load) return on_db_error(load.error());
+  // Another poll (another process or DATA_DIR, same second) committed this id first. This is
+  // different data, not a replay: give it a millisecond id from its own fetch time and load it.
+  auto load_under_new_id = [&]() -> LoadStatus {
+    { [[maybe_unused]] db::SnapshotLoad rollback = std::move(*load); } // end the transaction first
+    const std::string renamed = spool::make_snapshot_id(meta.fetched_at, meta.vs_currency, /*with_millis=*/true);
+    if (renamed == snapshot_id || m_spool.is_pending(renamed)) {
+      spdlog::error("snapshot {}: its id is taken by another snapshot and {} is too; left pending", snapshot_id,
+                    renamed);
+      return LoadStatus::spool_error;
+    }
+    if (auto ok = m_spool.rename_pending(snapshot_id, renamed); !ok) {
+      spdlog::error("snapshot {}: cannot rename to {}: {}", snapshot_id, renamed, ok.error().message);
+      return LoadStatus::spool_error;
+    }
+    spdlog::warn("snapshot id {} was already used by another poll; loading this one as {}", snapshot_id, renamed);
+    return load_snapshot(renamed);
+  };
+  if (load->id_taken_by_another_snapshot()) return load_under_new_id();
+
+  std::string body_error;
+  std::int64_t bad_bodies = 0;
+  std::int64_t rejected = 0;
+  for (const auto& page : pages) {
+    auto body = spool::read_file(page.path);
+    if (!body) {
+      m_tick_report.load.record(std::chrono::duration<double>(SteadyClock::now() - start).count(), "spool_read");
+      telemetry::log_event(spdlog::level::err, "cannot read a raw page; the snapshot stays pending",
+                           {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"error_kind", "spool_read"},
+                            {"path", page.path.string()}, {"error", body.error().message}});
+      return LoadStatus::spool_error; // stays pending; the transaction rolls back
+    }
+    auto parsed = market::parse_markets(*body);
+    if (!parsed) {
+      ++bad_bodies;
+      body_error = "page " + std::to_string(page.page) + ": " + std::string(market::to_string(parsed.error().kind)) +
+                   ": " + parsed.error().detail;
+      continue;
+    }
+    rejected += static_cast<std::int64_t>(parsed->rejected.size());
+    if (auto ok = load->add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected.size()));
+        !ok)
+      return on_db_error(ok.error());
+  }
+
+  const bool nothing_loadable = bad_bodies == static_cast<std::int64_t>(pages.size());
+  const std::string_view status = nothing_loadable ? "rejected" : (bad_bodies > 0 || rejected > 0) ? "partial" : "loaded";
+  auto committed = load->commit(status, body_error);
+  if (!committed && load->id_taken_by_another_snapshot()) return load_under_new_id();
+  if (!committed) return on_db_error(committed.error());
+
+  if (auto ok = m_spool.acknowledge(snapshot_id); !ok)
+    spdlog::error("snapshot {} loaded but its pending marker stays ({}); a replay will be a no-op", snapshot_id,
+                  ok.error().message);
+  const auto& c = committed->counts;
+  const double took = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  m_metrics.stage_duration("load").Observe(took);
+  m_tick_report.load.record(took);
+  m_metrics.db_up.Set(1);
+  m_health.set_db_up(true);
+  if (committed->already_loaded) {
+    spdlog::info("snapshot {} was already loaded; nothing changed", snapshot_id);
+    return LoadStatus::already_loaded;
+  }
+  m_metrics.rows_inserted.Increment(static_cast<double>(c.rows_inserted));
+  m_metrics.rows_unchanged.Increment(static_cast<double>(c.rows_unchanged));
+  m_metrics.rows_rejected.Increment(static_cast<double>(c.rows_rejected));
+  m_metrics.snapshots_loaded.Increment();
+  const auto now = std::chrono::system_clock::now();
+  m_metrics.last_load_success.Set(std::chrono::duration<double>(now.time_since_epoch()).count());
+  m_health.load_succeeded(now);
+  telemetry::log_event(spdlog::level::info, "snapshot loaded",
+                       {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"status", status}, {"pages", c.pages},
+                        {"coins", c.coins_received}, {"inserted", c.rows_inserted}, {"unchanged", c.rows_unchanged},
+                        {"rejected", c.rows_rejected}, telemetry::duration_ms(took)});
+  return LoadStatus::loaded;
+}
+
+DrainSummary Pipeline::drain_pending(SteadyTime deadline, int min_loads) {
+  DrainSummary summary;
+  auto ids = m_spool.pending();
+  summary.remaining = static_cast<int>(ids.size());
+  if (ids.empty()) return summary;
+  // db_up is set by what reaches the server (migrations, a commit), never assumed here: with
+  // the schema already applied, ensure_schema() does not touch the database.
+  if (!ensure_schema()) {
+    summary.db_unavailable = true;
+    return summary;
+  }
+  int attempts = 0;
+  for (const auto& id : ids) {
+    if (m_stop.stop_requested() || (attempts >= min_loads && SteadyClock::now() >= deadline)) break;
+    ++attempts;
+    const LoadStatus status = load_snapshot(id);
+    if (status == LoadStatus::db_unavailable) {
+      summary.db_unavailable = true;
+      break;
+    }
+    if (status == LoadStatus::loaded || status == LoadStatus::already_loaded) ++summary.loaded;
+    if (status == LoadStatus::quarantined) ++summary.quarantined;
+    if (status != LoadStatus::spool_error) --summary.remaining;
+  }
+  return summary;
+}
+
+} // namespace etl::pipeline

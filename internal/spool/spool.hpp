@@ -1,0 +1,86 @@
+#pragma once
+// The durable queue under DATA_DIR. raw/ is the write-ahead log: every page body exactly as
+// received. A snapshot is "pending" from before its first page is written until PostgreSQL has
+// committed it (a marker file in pending/); after that its files are kept for RETENTION and
+// then deleted. A snapshot the database refuses as data is moved to quarantine/ with the reason,
+// so it cannot block the backlog behind it. Single-threaded use (the polling thread).
+#include "spool/atomic_file.hpp"
+#include "spool/naming.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace etl::spool {
+
+struct RawPageRef {
+  int page = 0;
+  std::filesystem::path path;
+  std::uint64_t bytes = 0;
+};
+
+struct Backlog {
+  std::int64_t snapshots = 0;
+  std::uint64_t bytes = 0;
+  std::optional<SysTime> oldest;
+};
+
+struct Dropped {
+  std::string snapshot_id;
+  std::uint64_t bytes = 0;
+  std::string why; // "spool over SPOOL_MAX_BYTES" / "older than SPOOL_MAX_AGE"
+};
+
+class Spool {
+public:
+  // Creates raw/, processed/, pending/, quarantine/ and proves the directory is writable.
+  // Sweeps temporary files a crash may have left behind.
+  static tl::expected<Spool, FileError> open(const std::filesystem::path& data_dir);
+
+  [[nodiscard]] const std::filesystem::path& root() const noexcept { return m_root; }
+  [[nodiscard]] std::filesystem::path raw_dir() const { return m_root / "raw"; }
+  [[nodiscard]] std::filesystem::path processed_dir() const { return m_root / "processed"; }
+
+  // A fresh snapshot id for (fetch start, currency), unique within this spool.
+  std::string new_snapshot_id(SysTime started, std::string_view vs_currency) const;
+
+  // `first_page` is the snapshot's first API page (a rolling sweep starts mid-market); the
+  // marker records it so raw_pages() finds the pages without listing raw/.
+  tl::expected<void, FileError> mark_pending(std::string_view snapshot_id, int first_page = 1);
+  tl::expected<std::filesystem::path, FileError> write_raw_page(std::string_view snapshot_id, int page,
+                                                                std::string_view body);
+  tl::expected<AtomicFile, FileError> create_processed(std::string_view snapshot_id);
+  // PostgreSQL has it: the snapshot leaves the queue (its files stay until retention).
+  tl::expected<void, FileError> acknowledge(std::string_view snapshot_id);
+  tl::expected<void, FileError> quarantine(std::string_view snapshot_id, std::string_view reason);
+  // Moves a pending snapshot's files to `new_id` (which becomes pending) and drops the old id.
+  // Crash-safe in this order: new marker, pages, processed file, old marker; a crash part-way
+  // leaves every page under one of two pending ids, so nothing is lost.
+  tl::expected<void, FileError> rename_pending(std::string_view snapshot_id, std::string_view new_id);
+
+  [[nodiscard]] bool is_pending(std::string_view snapshot_id) const;
+  [[nodiscard]] std::vector<std::string> pending() const; // oldest first
+  // The snapshot's raw pages by page number. Pages of one snapshot are consecutive but need not
+  // start at 1 (a rolling sweep's window, e.g. p013..p024).
+  [[nodiscard]] std::vector<RawPageRef> raw_pages(std::string_view snapshot_id) const;
+  [[nodiscard]] Backlog backlog() const;
+
+  // Drops pending snapshots (oldest first) until the backlog fits max_bytes, and any older than
+  // max_age. Returns what was dropped, for counting and loud logging.
+  std::vector<Dropped> enforce_bounds(std::uint64_t max_bytes, std::chrono::seconds max_age, SysTime now);
+  // Deletes raw/processed files of snapshots that are no longer pending and older than
+  // `retention`. Returns the number of files removed.
+  std::size_t purge_acknowledged(std::chrono::seconds retention, SysTime now);
+
+private:
+  explicit Spool(std::filesystem::path root) : m_root(std::move(root)) {}
+  void remove_snapshot_files(std::string_view snapshot_id, bool include_processed);
+  std::filesystem::path m_root;
+};
+
+} // namespace etl::spool

@@ -1,0 +1,308 @@
+// Snapshot loading against a real PostgreSQL: exact values, idempotency, atomicity.
+#include "db_test_support.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+using namespace etl::db;
+using namespace etl::db::test;
+using etl::market::CoinMarket;
+
+namespace {
+
+// Every awkward value CoinGecko can send, in one coin.
+CoinMarket awkward_coin() {
+  CoinMarket c = make_coin("weird-coin", "2024-03-30T12:34:56.789Z");
+  c.name = "tab\there\nnewline\\backslash 'single' \"double\" ünïcødé 🚀 \r cr";
+  c.symbol = "\\N"; // COPY's NULL marker as literal text must stay text
+  c.image.clear();  // the API sent null
+  c.current_price = "8.69e-05";
+  c.market_cap = "400000000000000000000";
+  c.market_cap_rank = std::nullopt;
+  c.fully_diluted_valuation = std::nullopt;
+  c.total_volume = "0.0";
+  c.high_24h = "-1.5E+3";
+  c.low_24h = "0.000000000000000000000000000001";
+  c.price_change_percentage_24h = "-3.14159265358979323846264338327950288";
+  c.max_supply = std::nullopt;
+  c.circulating_supply = "20022396.0";
+  c.ath = "73738";
+  c.ath_date = "2024-03-14T07:10:36.635Z";
+  c.atl_date = std::nullopt;
+  c.roi_times = "1.2345678901234567890123";
+  c.roi_currency = "usd";
+  c.roi_percentage = "123.45678901234567890123";
+  c.price_change_percentage_in_currency[0] = "0.123"; // 1h
+  c.price_change_percentage_in_currency[6] = "-99.9"; // 1y
+  return c;
+}
+
+std::string coin_value(const std::string& url, const std::string& expr, const std::string& id) {
+  return scalar(url, "SELECT " + expr + " FROM coin_market WHERE coin_id = '" + id + "'");
+}
+
+} // namespace
+
+TEST_CASE("a loaded snapshot keeps every value exactly, NULLs as NULL", "[db]") {
+  MigratedSchema s("etl_db_load_exact");
+  const SnapshotMeta meta = make_meta("20240330T123500Z_usd");
+  auto load = s.db.begin_snapshot(meta);
+  REQUIRE(load.has_value());
+  const std::vector<CoinMarket> coins{awkward_coin(), make_coin("bitcoin", "2024-03-30T12:35:00Z")};
+  const std::string body = R"([{"id":"weird-coin","current_price":8.69e-05},{"id":"bitcoin"}])";
+  REQUIRE(load->add_page(1, body, coins, 2).has_value());
+  auto r = load->commit("partial", "2 coins rejected");
+  REQUIRE(r.has_value());
+  CHECK_FALSE(r->already_loaded);
+  CHECK(r->counts.pages == 1);
+  CHECK(r->counts.coins_received == 2);
+  CHECK(r->counts.rows_inserted == 2);
+  CHECK(r->counts.rows_unchanged == 0);
+  CHECK(r->counts.rows_rejected == 2);
+
+  const CoinMarket c = awkward_coin();
+  const std::string& u = s.url;
+  CHECK(coin_value(u, "name", c.id) == c.name);
+  CHECK(coin_value(u, "name = $$" + c.name + "$$", c.id) == "t");
+  CHECK(coin_value(u, "symbol", c.id) == "\\N");
+  CHECK(coin_value(u, "image IS NULL", c.id) == "t");
+  CHECK(coin_value(u, "current_price = '8.69e-05'::numeric", c.id) == "t");
+  CHECK(coin_value(u, "current_price::text", c.id) == "0.0000869");
+  CHECK(coin_value(u, "market_cap::text", c.id) == "400000000000000000000");
+  CHECK(coin_value(u, "total_volume::text", c.id) == "0.0");
+  CHECK(coin_value(u, "high_24h::text", c.id) == "-1500");
+  CHECK(coin_value(u, "low_24h::text", c.id) == "0.000000000000000000000000000001");
+  CHECK(coin_value(u, "price_change_percentage_24h::text", c.id) ==
+        "-3.14159265358979323846264338327950288");
+  CHECK(coin_value(u, "circulating_supply::text", c.id) == "20022396.0");
+  CHECK(coin_value(u, "market_cap_rank IS NULL AND fully_diluted_valuation IS NULL AND "
+                      "max_supply IS NULL AND atl_date IS NULL AND market_cap_change_24h IS NULL",
+                   c.id) == "t");
+  CHECK(coin_value(u, "ath_date = '2024-03-14T07:10:36.635Z'::timestamptz", c.id) == "t");
+  CHECK(coin_value(u, "last_updated = '2024-03-30T12:34:56.789Z'::timestamptz", c.id) == "t");
+  CHECK(coin_value(u, "roi_times::text || ' ' || roi_currency || ' ' || roi_percentage::text",
+                   c.id) == "1.2345678901234567890123 usd 123.45678901234567890123");
+  CHECK(coin_value(u, "price_change_percentage_1h_in_currency::text", c.id) == "0.123");
+  CHECK(coin_value(u, "price_change_percentage_1y_in_currency::text", c.id) == "-99.9");
+  CHECK(coin_value(u, "price_change_percentage_7d_in_currency IS NULL", c.id) == "t");
+  CHECK(coin_value(u, "vs_currency || ' ' || snapshot_id", c.id) == "usd 20240330T123500Z_usd");
+  CHECK(coin_value(u, "market_cap_rank", "bitcoin") == "7");
+  // fetched_at is the meta's time point, to the microsecond.
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          meta.fetched_at.time_since_epoch()).count();
+  CHECK(coin_value(u, "(extract(epoch FROM fetched_at) * 1000000)::bigint::text", c.id) ==
+        std::to_string(micros));
+
+  CHECK(scalar(u, "SELECT body->0->>'id' FROM coin_market_raw WHERE snapshot_id = "
+                  "'20240330T123500Z_usd' AND page = 1") == "weird-coin");
+  CHECK(scalar(u, "SELECT (body->0->'current_price')::numeric = 0.0000869 FROM coin_market_raw") ==
+        "t");
+  CHECK(scalar(u, "SELECT body_bytes FROM coin_market_raw") == std::to_string(body.size()));
+  CHECK(scalar(u, "SELECT status || '|' || error || '|' || pages || '|' || coins_received || '|' "
+                  "|| rows_inserted || '|' || rows_unchanged || '|' || rows_rejected FROM "
+                  "etl_runs") == "partial|2 coins rejected|1|2|2|0|2");
+  CHECK(scalar(u, "SELECT started_at < fetched_at AND fetched_at <= loaded_at FROM etl_runs") ==
+        "t");
+}
+
+TEST_CASE("loading the same snapshot again changes nothing", "[db]") {
+  MigratedSchema s("etl_db_load_replay");
+  const SnapshotMeta meta = make_meta("20240330T130000Z_usd");
+  const std::vector<CoinMarket> coins{make_coin("bitcoin", "2024-03-30T12:59:00Z"),
+                                      make_coin("ethereum", "2024-03-30T12:59:10Z")};
+  auto first = load_one_page(s.db, meta, coins);
+  REQUIRE(first.has_value());
+  CHECK(first->counts.rows_inserted == 2);
+  CHECK(scalar(s.url, "SELECT error IS NULL FROM etl_runs") == "t");
+
+  auto again = load_one_page(s.db, meta, coins);
+  REQUIRE(again.has_value());
+  CHECK(again->already_loaded);
+  CHECK(again->counts.rows_inserted == 0);
+  CHECK(again->counts.rows_unchanged == 2);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 2);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market_raw") == 1);
+  CHECK(count(s.url, "SELECT count(*) FROM etl_runs") == 1);
+  CHECK(scalar(s.url, "SELECT rows_inserted FROM etl_runs") == "2");
+}
+
+TEST_CASE("a new snapshot of CoinGecko's cached data is counted unchanged", "[db]") {
+  MigratedSchema s("etl_db_load_unchanged");
+  const std::vector<CoinMarket> coins{make_coin("bitcoin", "2024-03-30T12:59:00Z"),
+                                      make_coin("ethereum", "2024-03-30T12:59:10Z"),
+                                      make_coin("tether", "2024-03-30T12:59:20Z")};
+  REQUIRE(load_one_page(s.db, make_meta("20240330T130000Z_usd"), coins).has_value());
+  auto second = load_one_page(s.db, make_meta("20240330T130030Z_usd"), coins);
+  REQUIRE(second.has_value());
+  CHECK_FALSE(second->already_loaded);
+  CHECK(second->counts.rows_inserted == 0);
+  CHECK(second->counts.rows_unchanged == 3);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 3);
+  CHECK(count(s.url, "SELECT count(*) FROM etl_runs") == 2);
+  CHECK(scalar(s.url, "SELECT rows_unchanged FROM etl_runs WHERE snapshot_id = "
+                      "'20240330T130030Z_usd'") == "3");
+  // The rows keep the snapshot that first delivered them.
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market WHERE snapshot_id = "
+                     "'20240330T130000Z_usd'") == 3);
+}
+
+TEST_CASE("the same coin twice within one snapshot is stored once", "[db]") {
+  MigratedSchema s("etl_db_load_dup");
+  auto load = s.db.begin_snapshot(make_meta("20240330T140000Z_usd"));
+  REQUIRE(load.has_value());
+  const CoinMarket btc = make_coin("bitcoin", "2024-03-30T13:59:00Z");
+  // Pages shift while CoinGecko re-ranks: the last coin of page 1 reappears on page 2.
+  const std::vector<CoinMarket> page1{make_coin("ethereum", "2024-03-30T13:59:00Z"), btc};
+  const std::vector<CoinMarket> page2{btc, make_coin("tether", "2024-03-30T13:59:00Z")};
+  REQUIRE(load->add_page(1, "[]", page1, 0).has_value());
+  REQUIRE(load->add_page(2, "[]", page2, 0).has_value());
+  auto r = load->commit("loaded", "");
+  REQUIRE(r.has_value());
+  CHECK(r->counts.pages == 2);
+  CHECK(r->counts.coins_received == 4);
+  CHECK(r->counts.rows_inserted == 3);
+  CHECK(r->counts.rows_unchanged == 1);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market WHERE coin_id = 'bitcoin'") == 1);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market_raw") == 2);
+}
+
+TEST_CASE("a refused value rolls the whole snapshot back", "[db]") {
+  MigratedSchema s("etl_db_load_rollback");
+  REQUIRE(load_one_page(s.db, make_meta("20240330T150000Z_usd"),
+                        {make_coin("bitcoin", "2024-03-30T14:59:00Z")})
+              .has_value());
+
+  const SnapshotMeta meta = make_meta("20240330T150030Z_usd");
+  auto load = s.db.begin_snapshot(meta);
+  REQUIRE(load.has_value());
+  REQUIRE(load->add_page(1, "[]", std::vector{make_coin("ethereum", "2024-03-30T15:00:00Z")}, 0)
+              .has_value());
+  auto bad = load->add_page(2, "[]", std::vector{make_coin("tether", "2021-13-45T10:00:00.000Z")},
+                            0);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().kind == DbError::Kind::rejected);
+  CHECK(bad.error().sqlstate.substr(0, 2) == "22");
+  CHECK_THAT(bad.error().message, Catch::Contains("20240330T150030Z_usd"));
+  // The transaction is dead: commit reports the same failure instead of writing anything.
+  auto commit = load->commit("loaded", "");
+  REQUIRE_FALSE(commit.has_value());
+  CHECK(commit.error().kind == DbError::Kind::rejected);
+
+  CHECK(count(s.url, "SELECT count(*) FROM etl_runs") == 1);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market_raw WHERE snapshot_id = "
+                     "'20240330T150030Z_usd'") == 0);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market WHERE coin_id = 'ethereum'") == 0);
+
+  // The connection survives a rejected snapshot; the same id can be loaded once fixed.
+  CHECK(s.db.connected());
+  auto retry = load_one_page(s.db, meta, {make_coin("ethereum", "2024-03-30T15:00:00Z")});
+  REQUIRE(retry.has_value());
+  CHECK(retry->counts.rows_inserted == 1);
+}
+
+TEST_CASE("invalid JSON or an invalid status is rejected and nothing is kept", "[db]") {
+  MigratedSchema s("etl_db_load_invalid");
+  SECTION("body that is not JSON") {
+    auto load = s.db.begin_snapshot(make_meta("20240330T160000Z_usd"));
+    REQUIRE(load.has_value());
+    auto r = load->add_page(1, "<html>502 Bad Gateway</html>", {}, 0);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().kind == DbError::Kind::rejected);
+  }
+  SECTION("status outside the check constraint") {
+    auto load = s.db.begin_snapshot(make_meta("20240330T160000Z_usd"));
+    REQUIRE(load.has_value());
+    REQUIRE(load->add_page(1, "[]", std::vector{make_coin("bitcoin", "2024-03-30T16:00:00Z")}, 0)
+                .has_value());
+    auto r = load->commit("done", "");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().kind == DbError::Kind::rejected);
+    CHECK(r.error().sqlstate == "23514");
+  }
+  CHECK(count(s.url, "SELECT count(*) FROM etl_runs") == 0);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 0);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market_raw") == 0);
+}
+
+TEST_CASE("a SnapshotLoad dropped without commit leaves nothing", "[db]") {
+  MigratedSchema s("etl_db_load_dropped");
+  {
+    auto load = s.db.begin_snapshot(make_meta("20240330T170000Z_usd"));
+    REQUIRE(load.has_value());
+    REQUIRE(load->add_page(1, "[]", std::vector{make_coin("bitcoin", "2024-03-30T17:00:00Z")}, 0)
+                .has_value());
+    // Only one snapshot transaction at a time per connection.
+    auto second = s.db.begin_snapshot(make_meta("20240330T170030Z_usd"));
+    REQUIRE_FALSE(second.has_value());
+    CHECK(second.error().kind == DbError::Kind::internal);
+  }
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 0);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market_raw") == 0);
+  // Staging was emptied by the rollback: the next snapshot does not inherit the rows.
+  auto r = load_one_page(s.db, make_meta("20240330T170100Z_usd"),
+                         {make_coin("ethereum", "2024-03-30T17:01:00Z")});
+  REQUIRE(r.has_value());
+  CHECK(r->counts.rows_inserted == 1);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 1);
+}
+
+TEST_CASE("a SnapshotLoad that outlives its Database fails cleanly", "[db]") {
+  const std::string url = fresh_schema("etl_db_load_orphan");
+  std::optional<SnapshotLoad> orphan;
+  {
+    Database db(url, "etl-db-test-orphan");
+    REQUIRE(db.migrate(ETL_MIGRATIONS_DIR).has_value());
+    auto load = db.begin_snapshot(make_meta("20240330T180000Z_usd"));
+    REQUIRE(load.has_value());
+    orphan.emplace(std::move(*load));
+  }
+  auto r = orphan->add_page(1, "[]", std::vector{make_coin("bitcoin", "2024-03-30T18:00:00Z")}, 0);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().kind == DbError::Kind::unavailable);
+  CHECK_FALSE(orphan->commit("loaded", "").has_value());
+  CHECK(count(url, "SELECT count(*) FROM etl_runs") == 0);
+}
+
+TEST_CASE("coin_market_latest shows the newest row per coin", "[db]") {
+  MigratedSchema s("etl_db_load_latest");
+  CoinMarket old_btc = make_coin("bitcoin", "2024-03-30T19:00:00Z");
+  old_btc.current_price = "100";
+  CoinMarket new_btc = make_coin("bitcoin", "2024-03-30T19:00:30Z");
+  new_btc.current_price = "101";
+  REQUIRE(load_one_page(s.db, make_meta("a_usd"), {old_btc, make_coin("eth", "2024-03-30T19:00:00Z")})
+              .has_value());
+  REQUIRE(load_one_page(s.db, make_meta("b_usd"), {new_btc}).has_value());
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 3);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market_latest") == 2);
+  CHECK(scalar(s.url, "SELECT current_price::text FROM coin_market_latest WHERE coin_id = "
+                      "'bitcoin'") == "101");
+}
+
+TEST_CASE("2500 coins over 10 pages load in one transaction", "[db]") {
+  MigratedSchema s("etl_db_load_volume");
+  auto load = s.db.begin_snapshot(make_meta("20240330T200000Z_usd"));
+  REQUIRE(load.has_value());
+  const auto start = std::chrono::steady_clock::now();
+  for (int page = 1; page <= 10; ++page) {
+    std::vector<CoinMarket> coins;
+    std::string body = "[";
+    for (int i = 0; i < 250; ++i) {
+      const std::string id = "coin-" + std::to_string(page) + "-" + std::to_string(i);
+      CoinMarket c = make_coin(id, "2024-03-30T19:59:00Z");
+      c.price_change_percentage_in_currency.fill("1.25");
+      coins.push_back(std::move(c));
+      body += (i ? ",{\"id\":\"" : "{\"id\":\"") + id + "\",\"current_price\":1.5}";
+    }
+    body += "]";
+    REQUIRE(load->add_page(page, body, coins, 0).has_value());
+  }
+  auto r = load->commit("loaded", "");
+  const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                 start);
+  REQUIRE(r.has_value());
+  CHECK(r->counts.rows_inserted == 2500);
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 2500);
+  CHECK(count(s.url, "SELECT sum(jsonb_array_length(body)) FROM coin_market_raw") == 2500);
+  // A sanity log, not a timed assertion (CI machines vary).
+  std::printf("[db] 2500 coins / 10 pages loaded in %.1f ms\n", elapsed.count());
+}

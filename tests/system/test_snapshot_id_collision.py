@@ -1,0 +1,44 @@
+"""Two processes with their own DATA_DIRs poll in the same second against one database: both
+snapshots get the id <second>_usd. The second must not be taken for a replay of the first (its
+data differs): it is renamed to a millisecond id and loaded."""
+import os
+import time
+
+import harness as h
+
+FIXTURE = "madjin__daily-crypto__markets_usd_top100_2026-04-30.json"
+
+
+def main():
+    fake = h.FakeCoinGecko(h.fixture(FIXTURE), extra=("--live-timestamps",))
+    runs = []
+    try:
+        for attempt in range(5):  # both fetches must fall inside one second
+            db = h.Database(f"system_id_collision_{attempt}")
+            h.check(h.Daemon(db, fake, command="migrate").run_to_exit(timeout=60) == 0, "schema migrated")
+            time.sleep(1.0 - (time.time() % 1.0) + 0.02)
+            pair = [h.Daemon(db, fake, command="once"), h.Daemon(db, fake, command="once")]
+            runs += pair
+            for d in pair:
+                d.start()
+            codes = [d.proc.wait(timeout=60) for d in pair]
+            h.check(codes == [0, 0], f"both `once` runs exit 0 {codes}")
+            if any("already used by another poll" in d.output() for d in pair):
+                break
+        else:
+            h.fail("could not make two polls collide within one second in 5 tries")
+        rows = db.rows("SELECT snapshot_id, rows_inserted FROM etl_runs ORDER BY snapshot_id")
+        h.check(len(rows) == 2, f"each poll has its own etl_runs row ({rows})")
+        h.check(any("." in r[0].split("_")[0] for r in rows), f"the later poll got a millisecond id ({rows})")
+        coins = int(db.scalar("SELECT count(*) FROM coin_market"))
+        h.check(coins == 200 and all(r[1] == "100" for r in rows), f"neither poll was skipped ({coins} rows)")
+        pending = [f for d in pair for f in os.listdir(os.path.join(d.data_dir, "pending"))]
+        h.check(not pending, f"nothing left pending ({pending})")
+    finally:
+        for d in runs:
+            d.cleanup()
+        fake.stop()
+
+
+if __name__ == "__main__":
+    h.run_test(main)

@@ -1,0 +1,659 @@
+// fake-coingecko: a loopback stand-in for GET /api/v3/coins/markets used by integration and
+// system tests. It serves a captured fixture (sliced into pages without re-serializing a byte)
+// and replays scripted faults, one per request. See --help.
+#include <httplib.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <pthread.h>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+std::atomic<bool> g_stopping{false};
+
+// Real bodies (tests/fixtures, reference/coingecko-api.md §2.3). The 10002 text is cut in the
+// capture ("please v…"); its end is completed here from the documented wording.
+constexpr std::string_view kBody429 =
+    R"({"status":{"error_code":429,"error_message":"You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits."}})";
+constexpr std::string_view kBody403 =
+    R"({"status":{"error_code":403,"error_message":"This endpoint is temporarily unavailable due to ongoing issues. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans with higher availability and https://status.coingecko.com for API status. "}})";
+constexpr std::string_view kBody401 =
+    R"({"status":{"timestamp":"2026-05-17T01:39:44.892+00:00","error_code":10002,"error_message":"API Key Missing. Please make sure you're using the right authentication method. For Pro API, please visit: https://docs.coingecko.com/reference/authentication. For Public/Demo API, please visit: https://docs.coingecko.com/v3.0.1/reference/authentication."}})";
+constexpr std::string_view kBody500 = R"({"status":500,"error":"Internal Server Error"})";
+constexpr std::string_view kBody422 = R"({"error":"Missing parameter vs_currency"})";
+constexpr std::string_view kBody404 = R"({"error":"coin not found"})";
+constexpr std::string_view kBodyHtml =
+    "<!DOCTYPE html>\n<html><head><title>Access denied | api.coingecko.com used Cloudflare to restrict "
+    "access</title></head>\n<body><h1>Error 1020</h1><p>Access denied</p><p>Cloudflare Ray ID: "
+    "8f0e5d1c2b3a4f67</p></body></html>\n";
+constexpr std::string_view kGarbage = R"([{"id":"bitcoin","symbol":"btc",current_price: 1e,]})";
+// httplib compresses only the exact type "application/json"; the charset variant (what the real
+// API sends) keeps slow bodies uncompressed so their pacing reaches the wire as scripted.
+constexpr const char* kJson = "application/json";
+constexpr const char* kJsonUncompressed = "application/json; charset=utf-8";
+
+// ---- fixture scanning: byte ranges of values, so slices keep the original bytes ----
+
+std::size_t skip_ws(std::string_view s, std::size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  return i;
+}
+
+// End (one past) of the string starting at s[i] == '"'.
+std::optional<std::size_t> string_end(std::string_view s, std::size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') ++i;
+    else if (s[i] == '"') return i + 1;
+  }
+  return std::nullopt;
+}
+
+// End (one past) of the JSON value starting at s[i].
+std::optional<std::size_t> value_end(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return std::nullopt;
+  if (s[i] == '"') return string_end(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        const auto e = string_end(s, i);
+        if (!e) return std::nullopt;
+        i = *e;
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return std::nullopt;
+  }
+  std::size_t j = i;
+  while (j < s.size() && std::string_view(",]} \n\r\t").find(s[j]) == std::string_view::npos) ++j;
+  return j > i ? std::optional(j) : std::nullopt;
+}
+
+std::optional<std::vector<std::string>> split_array(std::string_view s) {
+  std::size_t i = skip_ws(s, 0);
+  if (i >= s.size() || s[i] != '[') return std::nullopt;
+  std::vector<std::string> out;
+  i = skip_ws(s, i + 1);
+  if (i < s.size() && s[i] == ']') return out;
+  while (i < s.size()) {
+    const auto end = value_end(s, i);
+    if (!end) return std::nullopt;
+    out.emplace_back(s.substr(i, *end - i));
+    i = skip_ws(s, *end);
+    if (i < s.size() && s[i] == ']') return out;
+    if (i >= s.size() || s[i] != ',') return std::nullopt;
+    i = skip_ws(s, i + 1);
+  }
+  return std::nullopt;
+}
+
+// Byte range of the value of top-level `key` in the object `obj`.
+std::optional<std::pair<std::size_t, std::size_t>> member_value(std::string_view obj, std::string_view key) {
+  std::size_t i = skip_ws(obj, 0);
+  if (i >= obj.size() || obj[i] != '{') return std::nullopt;
+  i = skip_ws(obj, i + 1);
+  while (i < obj.size() && obj[i] == '"') {
+    const auto kend = string_end(obj, i);
+    if (!kend) return std::nullopt;
+    const std::string_view name = obj.substr(i + 1, *kend - i - 2);
+    i = skip_ws(obj, *kend);
+    if (i >= obj.size() || obj[i] != ':') return std::nullopt;
+    i = skip_ws(obj, i + 1);
+    const auto vend = value_end(obj, i);
+    if (!vend) return std::nullopt;
+    if (name == key) return std::pair{i, *vend};
+    i = skip_ws(obj, *vend);
+    if (i < obj.size() && obj[i] == ',') i = skip_ws(obj, i + 1);
+  }
+  return std::nullopt;
+}
+
+// ---- fault script ----
+
+enum class Kind { ok, status, delay, truncate, garbage, object, wrongtypes, drip, stall, huge, close };
+
+struct Step {
+  Kind kind = Kind::ok;
+  std::string text;  // the script line, for the request log
+  long number = 0;   // status code, milliseconds, bytes or bytes/s
+  std::optional<std::string> retry_after;
+  std::optional<std::string> body;
+  std::string content_type = kJson;
+};
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<long> to_long(const std::string& s) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 12) return std::nullopt;
+  return std::stol(s);
+}
+
+// One line of script: returns the step or an error text.
+std::pair<std::optional<Step>, std::string> parse_step(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  Step step;
+  step.text = line;
+  const auto bad = [&](const std::string& why) { return std::pair{std::optional<Step>{}, "'" + line + "': " + why}; };
+  const std::string& verb = words.at(0);
+  const auto number_arg = [&](Kind kind) -> std::pair<std::optional<Step>, std::string> {
+    if (words.size() != 2) return bad("expects one number");
+    const auto n = to_long(words[1]);
+    if (!n) return bad("not a number");
+    step.kind = kind;
+    step.number = *n;
+    return {step, ""};
+  };
+  if (verb == "ok" || verb == "garbage" || verb == "object" || verb == "wrongtypes" || verb == "close") {
+    if (words.size() != 1) return bad("takes no arguments");
+    step.kind = verb == "ok" ? Kind::ok : verb == "garbage" ? Kind::garbage : verb == "object" ? Kind::object
+              : verb == "wrongtypes" ? Kind::wrongtypes : Kind::close;
+    return {step, ""};
+  }
+  if (verb == "delay") return number_arg(Kind::delay);
+  if (verb == "truncate") return number_arg(Kind::truncate);
+  if (verb == "drip") return number_arg(Kind::drip);
+  if (verb == "stall") return number_arg(Kind::stall);
+  if (verb == "huge") return number_arg(Kind::huge);
+  if (verb != "status") return bad("unknown step");
+  if (words.size() < 2) return bad("status needs a code");
+  const auto code = to_long(words[1]);
+  if (!code || *code < 100 || *code > 599) return bad("bad status code");
+  step.kind = Kind::status;
+  step.number = *code;
+  for (std::size_t k = 2; k < words.size(); ++k) {
+    const std::string& w = words[k];
+    if (w.rfind("retry-after=", 0) == 0) {
+      step.retry_after = w.substr(12);
+    } else if (w == "body=json") {
+      step.body.reset(); // the status's own JSON body, chosen when served
+    } else if (w == "body=throttled") {
+      step.body = "Throttled";
+      step.content_type = "text/plain";
+    } else if (w == "body=html") {
+      step.body = std::string(kBodyHtml);
+      step.content_type = "text/html";
+    } else if (w == "body=empty") {
+      step.body = "";
+    } else if (w == "-") {
+      step.body.reset();
+    } else if (auto file = read_file(w.rfind("body=", 0) == 0 ? w.substr(5) : w)) {
+      step.body = std::move(*file);
+    } else {
+      return bad("unknown option or unreadable body file: " + w);
+    }
+  }
+  return {step, ""};
+}
+
+std::pair<std::deque<Step>, std::string> parse_script(const std::string& text) {
+  std::deque<Step> steps;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    auto [step, error] = parse_step(line.substr(first));
+    if (!step) return {{}, error};
+    steps.push_back(std::move(*step));
+  }
+  return {std::move(steps), ""};
+}
+
+// ---- state ----
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string utc_now_iso() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+struct Options {
+  int port = 0;
+  std::string fixture;
+  long synthetic = 0;
+  bool live_timestamps = false;
+  std::string require_key;
+  std::string script;
+  long max_seconds = 3600;
+};
+
+struct State {
+  std::vector<std::string> coins; // each element's exact bytes
+  std::string whole;              // the fixture file, served as-is when one page covers it all
+  bool whole_is_universe = false;
+  // --live-timestamps: where each coin's "last_updated" date text starts (npos: none to rewrite).
+  std::vector<std::size_t> last_updated_at;
+  std::string require_key;
+  std::mutex mutex;
+  std::deque<Step> script;
+  std::vector<std::string> log; // JSON objects
+};
+
+// Sleeps up to `d`, waking early at shutdown. False when shutting down.
+bool nap(std::chrono::milliseconds d) {
+  const auto until = Clock::now() + d;
+  while (Clock::now() < until) {
+    if (g_stopping) return false;
+    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(20), until - Clock::now()));
+  }
+  return !g_stopping;
+}
+
+long int_param(const httplib::Request& req, const char* name, long fallback) {
+  if (!req.has_param(name)) return fallback;
+  const auto v = to_long(req.get_param_value(name));
+  return v ? *v : fallback;
+}
+
+std::string page_body(const State& st, const httplib::Request& req) {
+  const long per_page = std::clamp(int_param(req, "per_page", 100), 1L, 250L);
+  const long page = std::max(int_param(req, "page", 1), 1L);
+  const auto n = static_cast<long>(st.coins.size());
+  const bool live = !st.last_updated_at.empty();
+  if (page == 1 && per_page >= n && st.whole_is_universe && !live) return st.whole;
+  // Same length as the fixtures' "2026-04-30T02:29:06.712Z", so it overwrites in place.
+  const std::string now = live ? utc_now_iso() : std::string();
+  std::string out = "[";
+  for (long i = (page - 1) * per_page; i < std::min(n, page * per_page); ++i) {
+    if (out.size() > 1) out += ',';
+    const std::size_t start = out.size();
+    out += st.coins[static_cast<std::size_t>(i)];
+    const auto at = live ? st.last_updated_at[static_cast<std::size_t>(i)] : std::string::npos;
+    if (at != std::string::npos) out.replace(start + at, now.size(), now);
+  }
+  return out + "]";
+}
+
+// The normal reply: key check, parameter check, then the page.
+void serve_normal(const State& st, const httplib::Request& req, httplib::Response& res, std::string& body) {
+  if (!st.require_key.empty() && req.get_header_value("x-cg-demo-api-key") != st.require_key &&
+      req.get_header_value("x-cg-pro-api-key") != st.require_key) {
+    res.status = 401;
+    body = kBody401;
+    return;
+  }
+  if (!req.has_param("vs_currency") || req.get_param_value("vs_currency").empty()) {
+    res.status = 422;
+    body = kBody422;
+    return;
+  }
+  res.status = 200;
+  body = page_body(st, req);
+}
+
+std::string wrong_types(const State& st) {
+  std::string coin = st.coins.empty() ? R"({"id":"bitcoin","current_price":77000.5})" : st.coins.front();
+  if (const auto range = member_value(coin, "current_price")) {
+    const std::string value = coin.substr(range->first, range->second - range->first);
+    coin.replace(range->first, range->second - range->first, "\"" + json_escape(value) + "\"");
+  }
+  return "[" + coin + "]";
+}
+
+std::string default_body(long status) {
+  switch (status) {
+  case 401: return std::string(kBody401);
+  case 403: return std::string(kBody403);
+  case 404: return std::string(kBody404);
+  case 422: return std::string(kBody422);
+  case 429: return std::string(kBody429);
+  case 500: return std::string(kBody500);
+  case 502: return R"({"status":502,"error":"Bad Gateway"})";
+  case 503: return R"({"status":503,"error":"Service Unavailable"})";
+  case 504: return R"({"status":504,"error":"Gateway Timeout"})";
+  default: return "{\"status\":" + std::to_string(status) + ",\"error\":\"scripted\"}";
+  }
+}
+
+void record(State& st, const httplib::Request& req, const std::string& step) {
+  const auto q = req.target.find('?');
+  std::string names;
+  for (const auto& [name, value] : req.headers) {
+    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT") continue;
+    names += (names.empty() ? "\"" : ",\"") + json_escape(name) + "\"";
+  }
+  const bool demo = req.has_header("x-cg-demo-api-key");
+  const bool pro = req.has_header("x-cg-pro-api-key");
+  std::string entry = "{\"time\":\"" + utc_now_iso() + "\",\"path\":\"" + json_escape(req.path) +
+                      "\",\"query\":\"" + json_escape(q == std::string::npos ? "" : req.target.substr(q + 1)) +
+                      "\",\"vs_currency\":\"" + json_escape(req.get_param_value("vs_currency")) +
+                      "\",\"headers\":[" + names + "],\"key_present\":" + (demo || pro ? "true" : "false") +
+                      ",\"key_header\":" + (demo ? "\"x-cg-demo-api-key\"" : pro ? "\"x-cg-pro-api-key\"" : "null") +
+                      ",\"user_agent\":\"" + json_escape(req.get_header_value("User-Agent")) + "\",\"step\":\"" +
+                      json_escape(step) + "\"}";
+  const std::lock_guard lock(st.mutex);
+  // Bounded so a long benchmark run cannot grow the fake without limit.
+  if (st.log.size() >= 10'000) st.log.erase(st.log.begin());
+  st.log.push_back(std::move(entry));
+}
+
+// Streams `body` at `bytes_per_sec` (0: send `stall_after` bytes, then go silent).
+void slow_body(httplib::Response& res, std::string body, long bytes_per_sec, long stall_after) {
+  auto shared = std::make_shared<std::string>(std::move(body));
+  res.set_chunked_content_provider(kJsonUncompressed, [shared, bytes_per_sec, stall_after](std::size_t offset,
+                                                                                          httplib::DataSink& sink) {
+    if (offset >= shared->size()) {
+      sink.done();
+      return true;
+    }
+    if (bytes_per_sec <= 0) {
+      if (offset >= static_cast<std::size_t>(stall_after)) {
+        nap(std::chrono::seconds(60)); // bounded silence; the client should give up first
+        return false;
+      }
+      const auto n = std::min(shared->size() - offset, static_cast<std::size_t>(stall_after) - offset);
+      return sink.write(shared->data() + offset, n);
+    }
+    // Ten writes a second keeps the rate smooth enough for a bytes/s low-speed check.
+    const auto n = std::min(shared->size() - offset, static_cast<std::size_t>(std::max(1L, bytes_per_sec / 10)));
+    if (!nap(std::chrono::milliseconds(1000 * static_cast<long>(n) / bytes_per_sec))) return false;
+    return sink.write(shared->data() + offset, n);
+  });
+}
+
+void handle_markets(State& st, const httplib::Request& req, httplib::Response& res) {
+  Step step;
+  {
+    const std::lock_guard lock(st.mutex);
+    if (!st.script.empty()) {
+      step = std::move(st.script.front());
+      st.script.pop_front();
+    } else {
+      step.text = "ok";
+    }
+  }
+  record(st, req, step.text);
+  std::string body;
+  switch (step.kind) {
+  case Kind::status:
+    res.status = static_cast<int>(step.number);
+    if (step.retry_after) res.set_header("Retry-After", *step.retry_after);
+    res.set_content(step.body ? *step.body : default_body(step.number), step.content_type);
+    return;
+  case Kind::garbage: res.set_content(std::string(kGarbage), kJson); return;
+  case Kind::object: res.set_content(std::string(kBody403), kJson); return;
+  case Kind::wrongtypes: res.set_content(wrong_types(st), kJson); return;
+  case Kind::huge: {
+    // Chunked, so only the client's running byte count can stop it (no Content-Length hint).
+    const auto limit = static_cast<std::size_t>(step.number);
+    const std::string coin = st.coins.empty() ? std::string(R"({"id":"x"})") : st.coins.front();
+    res.set_chunked_content_provider(kJson, [limit, coin](std::size_t offset, httplib::DataSink& sink) {
+      if (offset >= limit) {
+        sink.write("{}]", 3);
+        sink.done();
+        return true;
+      }
+      const std::string piece = (offset == 0 ? "[" : "") + coin + ",";
+      return !g_stopping && sink.write(piece.data(), piece.size());
+    });
+    return;
+  }
+  case Kind::close: {
+    // Headers promise a body that never comes: the client sees the connection drop.
+    serve_normal(st, req, res, body);
+    res.set_content_provider(body.size() + 1, kJsonUncompressed,
+                             [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
+    return;
+  }
+  case Kind::delay:
+    if (!nap(std::chrono::milliseconds(step.number))) return;
+    break;
+  default: break;
+  }
+  serve_normal(st, req, res, body);
+  if (step.kind == Kind::truncate) body.resize(std::min(body.size(), static_cast<std::size_t>(step.number)));
+  if (step.kind == Kind::drip) return slow_body(res, std::move(body), std::max(1L, step.number), 0);
+  if (step.kind == Kind::stall) return slow_body(res, std::move(body), 0, step.number);
+  res.set_content(std::move(body), kJson);
+}
+
+void usage() {
+  std::cout << "usage: fake-coingecko [--port N] --fixture FILE [--synthetic N] [--live-timestamps]\n"
+               "                      [--require-key KEY] [--script FILE] [--max-seconds N]\n"
+               "Serves GET /api/v3/coins/markets (and /coins/markets) on 127.0.0.1 from a JSON array.\n"
+               "--synthetic N: N coins cloned from the fixture's, ids made unique ('bitcoin-150').\n"
+               "--live-timestamps: every reply stamps its coins' last_updated with the request time,\n"
+               "  as CoinGecko's refresh does, so each poll is new rows rather than unchanged ones.\n"
+               "Prints 'LISTENING <port>' once ready. Script steps, one per request then normal service:\n"
+               "  ok | status CODE [retry-after=V] [body=json|throttled|html|empty|FILE|-] | delay MS\n"
+               "  truncate BYTES | garbage | object | wrongtypes | drip BYTES_PER_SEC | stall BYTES\n"
+               "  huge BYTES | close\n"
+               "Control: POST /__control/script (replace the queue), GET /__control/requests,\n"
+               "         POST /__control/reset (clear queue and log).\n";
+}
+
+std::optional<Options> parse_args(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto next = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      return std::string(argv[++i]);
+    };
+    std::optional<std::string> v;
+    if (a == "--help" || a == "-h") {
+      usage();
+      std::exit(0);
+    }
+    if (a == "--live-timestamps") {
+      o.live_timestamps = true;
+      continue;
+    }
+    if (a != "--port" && a != "--fixture" && a != "--synthetic" && a != "--require-key" && a != "--script" &&
+        a != "--max-seconds")
+      return std::nullopt;
+    if (!(v = next())) return std::nullopt;
+    if (a == "--fixture") o.fixture = *v;
+    else if (a == "--require-key") o.require_key = *v;
+    else if (a == "--script") o.script = *v;
+    else {
+      const auto n = to_long(*v);
+      if (!n) return std::nullopt;
+      if (a == "--port") {
+        if (*n > 65535) return std::nullopt;
+        o.port = static_cast<int>(*n);
+      } else if (a == "--synthetic") {
+        o.synthetic = *n;
+      } else {
+        o.max_seconds = *n;
+      }
+    }
+  }
+  if (o.fixture.empty()) return std::nullopt;
+  return o;
+}
+
+bool build_universe(State& st, const Options& o) {
+  const auto text = read_file(o.fixture);
+  if (!text) return false;
+  auto coins = split_array(*text);
+  if (!coins) return false;
+  st.whole = *text;
+  st.coins = std::move(*coins);
+  st.whole_is_universe = true;
+  if (o.synthetic <= 0 || st.coins.empty()) return true;
+  std::vector<std::string> universe;
+  for (long k = 0; k < o.synthetic; ++k) {
+    const auto base = static_cast<std::size_t>(k) % st.coins.size();
+    std::string coin = st.coins[base];
+    if (k >= static_cast<long>(st.coins.size())) {
+      if (const auto r = member_value(coin, "id"); r && coin[r->first] == '"') {
+        const std::string id = coin.substr(r->first + 1, r->second - r->first - 2);
+        coin.replace(r->first, r->second - r->first, "\"" + id + "-" + std::to_string(k) + "\"");
+      }
+    }
+    universe.push_back(std::move(coin));
+  }
+  st.whole_is_universe = o.synthetic == static_cast<long>(st.coins.size());
+  st.coins = std::move(universe);
+  return true;
+}
+
+// Offsets of each coin's last_updated date text, when it has the fixtures' 24-character form.
+void find_last_updated(State& st) {
+  st.last_updated_at.clear();
+  for (const auto& coin : st.coins) {
+    const auto r = member_value(coin, "last_updated");
+    const bool usable = r && r->second - r->first == 26 && coin[r->first] == '"';
+    st.last_updated_at.push_back(usable ? r->first + 1 : std::string::npos);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const auto options = parse_args(argc, argv);
+  if (!options) {
+    usage();
+    return 2;
+  }
+  State st;
+  st.require_key = options->require_key;
+  if (!build_universe(st, *options)) {
+    std::cerr << "fake-coingecko: cannot read a JSON array from " << options->fixture << "\n";
+    return 2;
+  }
+  if (options->live_timestamps) find_last_updated(st);
+  if (!options->script.empty()) {
+    const auto text = read_file(options->script);
+    auto [steps, error] = text ? parse_script(*text) : std::pair{std::deque<Step>{}, "unreadable " + options->script};
+    if (!error.empty()) {
+      std::cerr << "fake-coingecko: script: " << error << "\n";
+      return 2;
+    }
+    st.script = std::move(steps);
+  }
+
+  // Signals are taken synchronously by one thread; every other thread (the pool included)
+  // inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  httplib::Server server;
+  // Without TCP_NODELAY every reply on a reused keep-alive connection waits ~40 ms (Nagle vs the
+  // client's delayed ACK): libcurl reuses the connection for page 2 onwards, so each page would
+  // carry a stall CoinGecko's edge does not have (measured by bench/: 43 ms vs 0.2 ms a reply).
+  server.set_tcp_nodelay(true);
+  // httplib picks Brotli whenever the client accepts it, at quality 11: about 2 s per 80 KB page
+  // on a busy CI host, which turns fetches into timeouts. CoinGecko answers with gzip, so the
+  // fake offers only that: "br" is removed from Accept-Encoding before httplib reads it. The
+  // request object is the server's own (mutable) one; the handler API merely hands it out const.
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    auto& headers = const_cast<httplib::Request&>(req).headers;
+    const auto it = headers.find("Accept-Encoding");
+    if (it != headers.end() && it->second.find("gzip") != std::string::npos) it->second = "gzip";
+    else if (it != headers.end()) headers.erase(it);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  const auto markets = [&st](const httplib::Request& req, httplib::Response& res) { handle_markets(st, req, res); };
+  server.Get("/api/v3/coins/markets", markets);
+  server.Get("/coins/markets", markets);
+  server.Post("/__control/script", [&st](const httplib::Request& req, httplib::Response& res) {
+    auto [steps, error] = parse_script(req.body);
+    if (!error.empty()) {
+      res.status = 400;
+      res.set_content("{\"error\":\"" + json_escape(error) + "\"}", kJson);
+      return;
+    }
+    const std::lock_guard lock(st.mutex);
+    st.script = std::move(steps);
+    res.set_content("{\"queued\":" + std::to_string(st.script.size()) + "}", kJson);
+  });
+  server.Post("/__control/reset", [&st](const httplib::Request&, httplib::Response& res) {
+    const std::lock_guard lock(st.mutex);
+    st.script.clear();
+    st.log.clear();
+    res.set_content("{}", kJson);
+  });
+  server.Get("/__control/requests", [&st](const httplib::Request&, httplib::Response& res) {
+    std::string out = "[";
+    const std::lock_guard lock(st.mutex);
+    for (const auto& e : st.log) out += (out.size() > 1 ? "," : "") + e;
+    res.set_content(out + "]", kJson);
+  });
+
+  int port = options->port;
+  if (port == 0) {
+    port = server.bind_to_any_port("127.0.0.1");
+  } else if (!server.bind_to_port("127.0.0.1", port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    std::cerr << "fake-coingecko: cannot bind 127.0.0.1:" << options->port << ": " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  std::cout << "LISTENING " << port << "\n" << std::flush;
+
+  const auto give_up_at = Clock::now() + std::chrono::seconds(options->max_seconds);
+  std::thread watcher([&] {
+    const timespec tick{0, 100'000'000};
+    while (!g_stopping && Clock::now() < give_up_at) {
+      if (sigtimedwait(&signals, nullptr, &tick) > 0) break;
+    }
+    g_stopping = true;
+    server.stop();
+  });
+  const bool ok = server.listen_after_bind();
+  g_stopping = true;
+  watcher.join();
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,337 @@
+// Offline checks of the rendered Kubernetes manifests (scripts/test-deploy.sh runs this on the
+// output of `kubectl kustomize` for each variant).
+//
+//   node validate.mjs --env-example .env.example [--measured-rss-kib N] [--self-test] FILE...
+//
+// 1. Schema: every document is validated against the Kubernetes API schema of its
+//    apiVersion/kind (kubernetes-models, generated from the Kubernetes OpenAPI spec; the
+//    ServiceMonitor from the prometheus-operator CRD). An unknown kind is an error, not a skip.
+// 2. Contract: the probes, security context, grace period, volumes, secrets and scrape wiring
+//    agree with the daemon's configuration (the ConfigMap in the same rendering, and the
+//    variable list in .env.example).
+// --self-test breaks a copy of the manifests in known ways and fails unless every break is
+// caught, so a check that can never fail does not go unnoticed.
+// Exit status: 0 when everything holds, 1 otherwise (every problem is printed).
+import fs from "node:fs";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+
+// apiVersion/kind -> module that exports the model class (its validate() throws on a schema error).
+const MODELS = {
+  "v1/ConfigMap": ["kubernetes-models/v1/ConfigMap", "ConfigMap"],
+  "v1/Secret": ["kubernetes-models/v1/Secret", "Secret"],
+  "v1/Service": ["kubernetes-models/v1/Service", "Service"],
+  "v1/ServiceAccount": ["kubernetes-models/v1/ServiceAccount", "ServiceAccount"],
+  "v1/PersistentVolumeClaim": ["kubernetes-models/v1/PersistentVolumeClaim", "PersistentVolumeClaim"],
+  "apps/v1/Deployment": ["kubernetes-models/apps/v1/Deployment", "Deployment"],
+  "batch/v1/Job": ["kubernetes-models/batch/v1/Job", "Job"],
+  "batch/v1/CronJob": ["kubernetes-models/batch/v1/CronJob", "CronJob"],
+  "policy/v1/PodDisruptionBudget": ["kubernetes-models/policy/v1/PodDisruptionBudget", "PodDisruptionBudget"],
+  "monitoring.coreos.com/v1/ServiceMonitor": [
+    "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor",
+    "ServiceMonitor",
+  ],
+};
+
+async function schemaProblems(doc) {
+  const key = `${doc.apiVersion}/${doc.kind}`;
+  const entry = MODELS[key];
+  if (!entry) return [`${key}: no schema known for this kind (add it to MODELS)`];
+  const mod = await import(entry[0]);
+  try {
+    new mod[entry[1]](structuredClone(doc)).validate();
+    return [];
+  } catch (e) {
+    const details = (e.errors || []).map((x) => `${x.instancePath || "/"} ${x.message}`).join("; ");
+    return [`schema: ${details || e.message}`];
+  }
+}
+
+// "10s", "500ms", "5m", "1h" or plain seconds, as the daemon accepts them -> seconds.
+function durationSeconds(text) {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(text).trim());
+  if (!m) throw new Error(`cannot parse duration ${JSON.stringify(text)}`);
+  const n = Number(m[1]);
+  return { ms: n / 1000, s: n, m: n * 60, h: n * 3600, undefined: n }[m[2]];
+}
+
+function quantityBytes(q) {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(q));
+  if (!m) throw new Error(`cannot parse quantity ${q}`);
+  const f = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * (f[m[2]] || 1);
+}
+
+function quantityCpu(q) {
+  const s = String(q);
+  return s.endsWith("m") ? Number(s.slice(0, -1)) / 1000 : Number(s);
+}
+
+function envExampleNames(file) {
+  const names = new Set();
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    const m = /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line);
+    if (m) names.add(m[1]);
+  }
+  return names;
+}
+
+const matches = (selector, labels) =>
+  Object.entries(selector || {}).every(([k, v]) => labels && labels[k] === v);
+
+// Contract checks for one rendering (all documents of one kustomize variant).
+function contractProblems(docs, opts) {
+  const problems = [];
+  const fail = (msg) => problems.push(msg);
+  const byKind = (kind) => docs.filter((d) => d.kind === kind);
+
+  const configMaps = byKind("ConfigMap");
+  if (configMaps.length !== 1) fail(`expected exactly one ConfigMap, found ${configMaps.length}`);
+  const config = configMaps[0]?.data || {};
+  for (const name of Object.keys(config)) {
+    if (!opts.knownVariables.has(name)) fail(`ConfigMap: ${name} is not a coingecko-etl setting (.env.example)`);
+  }
+  for (const secretName of ["POSTGRES_PASSWORD", "COINGECKO_API_KEY", "DATABASE_URL"]) {
+    if (secretName in config) fail(`ConfigMap: ${secretName} is a secret; use the *_FILE variant and the Secret`);
+  }
+  const shutdown = durationSeconds(config.SHUTDOWN_TIMEOUT ?? "10s");
+  const httpPort = Number(String(config.HTTP_ADDR ?? "0.0.0.0:8080").split(":").pop());
+  const writableDirs = [config.DATA_DIR, config.LOG_DIR].filter(Boolean);
+  if (writableDirs.length !== 2) fail("ConfigMap: DATA_DIR and LOG_DIR must be set to the mounted volumes");
+
+  // Every workload: pod spec checks shared by Deployment, Job and CronJob.
+  const workloads = [];
+  for (const d of byKind("Deployment")) workloads.push([`Deployment/${d.metadata.name}`, d.spec.template, d]);
+  for (const j of byKind("Job")) workloads.push([`Job/${j.metadata.name}`, j.spec.template, j]);
+  for (const c of byKind("CronJob")) workloads.push([`CronJob/${c.metadata.name}`, c.spec.jobTemplate.spec.template, c]);
+  if (workloads.length === 0) fail("no workload rendered");
+
+  for (const [where, template, owner] of workloads) {
+    const pod = template.spec;
+    const psc = pod.securityContext || {};
+    const grace = pod.terminationGracePeriodSeconds ?? 30; // Kubernetes' default
+    if (!(grace > shutdown)) fail(`${where}: terminationGracePeriodSeconds ${grace} must exceed SHUTDOWN_TIMEOUT ${shutdown}s`);
+    if (pod.automountServiceAccountToken !== false) fail(`${where}: automountServiceAccountToken must be false`);
+    if (psc.runAsUser === 0) fail(`${where}: runAsUser 0`);
+    const volumes = new Map((pod.volumes || []).map((v) => [v.name, v]));
+    if ((pod.initContainers || []).length) fail(`${where}: unexpected initContainers`);
+    for (const c of pod.containers) {
+      const csc = c.securityContext || {};
+      const at = `${where} container ${c.name}`;
+      if (!(csc.runAsNonRoot ?? psc.runAsNonRoot)) fail(`${at}: runAsNonRoot must be true`);
+      if (csc.runAsUser === 0) fail(`${at}: runAsUser 0`);
+      if (csc.readOnlyRootFilesystem !== true) fail(`${at}: readOnlyRootFilesystem must be true`);
+      if (csc.allowPrivilegeEscalation !== false) fail(`${at}: allowPrivilegeEscalation must be false`);
+      if (!(csc.capabilities?.drop || []).includes("ALL")) fail(`${at}: capabilities.drop must include ALL`);
+      if ((csc.capabilities?.add || []).length) fail(`${at}: must not add capabilities`);
+      if (csc.privileged) fail(`${at}: privileged`);
+      for (const kind of ["requests", "limits"]) {
+        for (const r of ["cpu", "memory"]) {
+          if (!c.resources?.[kind]?.[r]) fail(`${at}: resources.${kind}.${r} missing`);
+        }
+      }
+      const req = c.resources?.requests || {};
+      const lim = c.resources?.limits || {};
+      if (req.memory && lim.memory && quantityBytes(req.memory) > quantityBytes(lim.memory)) fail(`${at}: memory request above limit`);
+      if (req.cpu && lim.cpu && quantityCpu(req.cpu) > quantityCpu(lim.cpu)) fail(`${at}: cpu request above limit`);
+      if (opts.measuredRssKiB && lim.memory && (c.args || [])[0] !== "migrate") {
+        const measured = opts.measuredRssKiB * 1024;
+        if (quantityBytes(lim.memory) < 4 * measured) fail(`${at}: memory limit ${lim.memory} is under 4x the measured peak RSS (${opts.measuredRssKiB} KiB)`);
+        if (req.memory && quantityBytes(req.memory) < measured) fail(`${at}: memory request ${req.memory} is under the measured peak RSS (${opts.measuredRssKiB} KiB)`);
+      }
+      const env = new Map((c.env || []).map((e) => [e.name, e]));
+      if (!(c.envFrom || []).some((e) => e.configMapRef?.name === configMaps[0]?.metadata.name)) fail(`${at}: does not load the ConfigMap`);
+      for (const [name, e] of env) {
+        if (/(PASSWORD|API_KEY|DATABASE_URL)$/.test(name) && e.value) fail(`${at}: secret ${name} given as a literal value`);
+      }
+      // Mounts: every mount has a volume; the daemon's writable directories are mounted; the
+      // *_FILE secrets point into a mounted Secret volume.
+      const mounts = c.volumeMounts || [];
+      for (const m of mounts) if (!volumes.has(m.name)) fail(`${at}: volumeMount ${m.name} has no volume`);
+      const effectiveEnv = { ...config, ...Object.fromEntries([...env].map(([k, e]) => [k, e.value])) };
+      // `migrate` never opens the spool; everything else writes DATA_DIR.
+      const written = (c.args || [])[0] === "migrate" ? [effectiveEnv.LOG_DIR, "/tmp"] : [effectiveEnv.DATA_DIR, effectiveEnv.LOG_DIR, "/tmp"];
+      for (const dir of written.filter(Boolean)) {
+        const m = mounts.find((x) => dir === x.mountPath || dir.startsWith(x.mountPath + "/"));
+        if (!m) fail(`${at}: ${dir} is not on a volume (read-only root filesystem)`);
+        else if (m.readOnly) fail(`${at}: ${dir} is mounted read-only`);
+      }
+      for (const name of ["POSTGRES_PASSWORD_FILE", "COINGECKO_API_KEY_FILE"]) {
+        const file = effectiveEnv[name];
+        if (!file) continue;
+        const m = mounts.find((x) => file.startsWith(x.mountPath + "/"));
+        if (!m || !volumes.get(m.name)?.secret) fail(`${at}: ${name}=${file} is not inside a mounted Secret`);
+      }
+      if (!effectiveEnv.POSTGRES_PASSWORD_FILE) fail(`${at}: POSTGRES_PASSWORD_FILE not set`);
+      const command = (c.args || [])[0];
+      if (owner.kind === "Deployment" && command !== "run") fail(`${at}: args must start with run`);
+      if (owner.kind === "Job" && command !== "migrate") fail(`${at}: the Job must run migrate`);
+      if (owner.kind === "CronJob" && command !== "once") fail(`${at}: the CronJob must run once`);
+      if (c.image !== pod.containers[0].image) fail(`${at}: mixed images`);
+    }
+  }
+
+  for (const d of byKind("Deployment")) {
+    const where = `Deployment/${d.metadata.name}`;
+    const pod = d.spec.template;
+    if (!matches(d.spec.selector.matchLabels, pod.metadata.labels)) fail(`${where}: selector does not match its pods`);
+    const c = pod.spec.containers[0];
+    const port = (c.ports || []).find((p) => p.name === "http");
+    if (!port || port.containerPort !== httpPort) fail(`${where}: container port "http" must be ${httpPort} (HTTP_ADDR)`);
+    const probePort = (p) => (p === "http" ? port?.containerPort : p);
+    const probe = (name, pathWanted) => {
+      const p = c[name];
+      if (!p?.httpGet) return fail(`${where}: ${name} missing (httpGet)`);
+      if (p.httpGet.path !== pathWanted) fail(`${where}: ${name} must GET ${pathWanted}, not ${p.httpGet.path}`);
+      if (probePort(p.httpGet.port) !== httpPort) fail(`${where}: ${name} port is not the daemon's ${httpPort}`);
+    };
+    probe("livenessProbe", "/healthz");
+    probe("readinessProbe", "/readyz");
+    probe("startupProbe", "/healthz");
+    if (d.spec.replicas > 1 && d.spec.strategy?.type !== "Recreate") fail(`${where}: several replicas on one ReadWriteOnce spool`);
+    if (d.spec.strategy?.type !== "Recreate") fail(`${where}: strategy must be Recreate (ReadWriteOnce spool)`);
+    const ann = pod.metadata.annotations || {};
+    if (ann["prometheus.io/scrape"] !== "true") fail(`${where}: prometheus.io/scrape annotation missing`);
+    if (Number(ann["prometheus.io/port"]) !== httpPort) fail(`${where}: prometheus.io/port must be ${httpPort}`);
+    if (ann["prometheus.io/path"] !== "/metrics") fail(`${where}: prometheus.io/path must be /metrics`);
+
+    const services = byKind("Service").filter((s) => matches(s.spec.selector, pod.metadata.labels));
+    if (services.length !== 1) fail(`${where}: expected one Service selecting its pods, found ${services.length}`);
+    for (const s of services) {
+      const sp = (s.spec.ports || []).find((p) => p.name === "http");
+      if (!sp || probePort(sp.targetPort) !== httpPort) fail(`Service/${s.metadata.name}: port http must target ${httpPort}`);
+      if (s.spec.publishNotReadyAddresses !== true) fail(`Service/${s.metadata.name}: publishNotReadyAddresses must be true (scrape while not ready)`);
+      if (s.metadata.name !== "coingecko-etl") fail(`Service/${s.metadata.name}: must be named coingecko-etl (job label of alerts.yml)`);
+    }
+    const pdbs = byKind("PodDisruptionBudget").filter((p) => matches(p.spec.selector.matchLabels, pod.metadata.labels));
+    if (pdbs.length !== 1) fail(`${where}: expected one PodDisruptionBudget, found ${pdbs.length}`);
+    for (const s of byKind("ServiceMonitor")) {
+      const svc = services.find((x) => matches(s.spec.selector.matchLabels, x.metadata.labels));
+      if (!svc) fail(`ServiceMonitor/${s.metadata.name}: selects no Service of the Deployment`);
+      for (const e of s.spec.endpoints) {
+        if (!svc?.spec.ports.some((p) => p.name === e.port)) fail(`ServiceMonitor/${s.metadata.name}: endpoint port ${e.port} not on the Service`);
+        if ((e.path || "/metrics") !== "/metrics") fail(`ServiceMonitor/${s.metadata.name}: path must be /metrics`);
+      }
+    }
+  }
+  for (const c of byKind("CronJob")) {
+    if (c.spec.concurrencyPolicy !== "Forbid") fail(`CronJob/${c.metadata.name}: concurrencyPolicy must be Forbid (one pod on the spool)`);
+  }
+  if (opts.expect) {
+    for (const kind of opts.expect) if (byKind(kind).length === 0) fail(`expected a ${kind} in this rendering`);
+  }
+  return problems;
+}
+
+async function checkRendering(docs, opts) {
+  const problems = [];
+  for (const d of docs) {
+    for (const p of await schemaProblems(d)) problems.push(`${d.kind}/${d.metadata?.name}: ${p}`);
+  }
+  return problems.concat(contractProblems(docs, opts));
+}
+
+function load(file) {
+  const docs = [];
+  for (const d of parseAllDocuments(fs.readFileSync(file, "utf8"))) {
+    if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
+    const js = d.toJS();
+    if (js) docs.push(js);
+  }
+  return docs;
+}
+
+// Each mutation must make checkRendering report a problem containing `expect`.
+const MUTATIONS = [
+  ["liveness probe on /readyz", (ds) => (dep(ds).livenessProbe.httpGet.path = "/readyz"), "livenessProbe must GET /healthz"],
+  ["readiness probe removed", (ds) => delete dep(ds).readinessProbe, "readinessProbe missing"],
+  ["startup probe removed", (ds) => delete dep(ds).startupProbe, "startupProbe missing"],
+  ["grace period 5s", (ds) => (podOf(ds).terminationGracePeriodSeconds = 5), "must exceed SHUTDOWN_TIMEOUT"],
+  ["SHUTDOWN_TIMEOUT raised to 1m", (ds) => (cm(ds).data.SHUTDOWN_TIMEOUT = "1m"), "must exceed SHUTDOWN_TIMEOUT"],
+  ["writable root filesystem", (ds) => (dep(ds).securityContext.readOnlyRootFilesystem = false), "readOnlyRootFilesystem"],
+  ["capabilities kept", (ds) => (dep(ds).securityContext.capabilities.drop = []), "drop must include ALL"],
+  ["runAsNonRoot off", (ds) => { podOf(ds).securityContext.runAsNonRoot = false; dep(ds).securityContext.runAsNonRoot = false; }, "runAsNonRoot"],
+  ["replicas as text (schema)", (ds) => (ds.find((d) => d.kind === "Deployment").spec.replicas = "one"), "schema:"],
+  ["container port as text (schema)", (ds) => (dep(ds).ports[0].containerPort = "http"), "schema:"],
+  ["misspelt setting", (ds) => (cm(ds).data.POLL_INTERVALL = "30s"), "POLL_INTERVALL is not a coingecko-etl setting"],
+  ["password in the ConfigMap", (ds) => (cm(ds).data.POSTGRES_PASSWORD = "x"), "POSTGRES_PASSWORD is a secret"],
+  ["spool not mounted", (ds) => (dep(ds).volumeMounts = dep(ds).volumeMounts.filter((m) => m.name !== "spool")), "is not on a volume"],
+  ["memory limit removed", (ds) => delete dep(ds).resources.limits.memory, "resources.limits.memory missing"],
+  ["not-ready pods unscraped", (ds) => (ds.find((d) => d.kind === "Service").spec.publishNotReadyAddresses = false), "publishNotReadyAddresses"],
+];
+const podOf = (ds) => ds.find((d) => d.kind === "Deployment").spec.template.spec;
+const dep = (ds) => podOf(ds).containers[0];
+const cm = (ds) => ds.find((d) => d.kind === "ConfigMap");
+
+async function selfTest(docs, opts) {
+  let failures = 0;
+  const baseline = await checkRendering(docs, opts);
+  if (baseline.length) {
+    console.log(`self-test: the unmodified rendering already fails (${baseline.length} problems)`);
+    return 1;
+  }
+  for (const [name, mutate, expect] of MUTATIONS) {
+    const copy = structuredClone(docs);
+    mutate(copy);
+    const found = await checkRendering(copy, opts);
+    const caught = found.some((p) => p.includes(expect));
+    console.log(`  ${caught ? "ok  " : "FAIL"} self-test: ${name} -> ${caught ? "caught" : `not caught (got: ${found.join(" | ") || "nothing"})`}`);
+    if (!caught) failures++;
+  }
+  return failures;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const opts = { knownVariables: null, measuredRssKiB: 0, expect: null };
+  let selfTestWanted = false;
+  const files = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--env-example") opts.knownVariables = envExampleNames(args[++i]);
+    else if (args[i] === "--measured-rss-kib") opts.measuredRssKiB = Number(args[++i]);
+    else if (args[i] === "--expect") opts.expect = args[++i].split(",");
+    else if (args[i] === "--self-test") selfTestWanted = true;
+    else files.push(args[i]);
+  }
+  if (!opts.knownVariables || files.length === 0) {
+    console.error("usage: node validate.mjs --env-example .env.example [--measured-rss-kib N] [--expect Kind,...] [--self-test] FILE...");
+    process.exit(2);
+  }
+  if (opts.knownVariables.size < 10) throw new Error("the .env.example variable list looks wrong");
+  let bad = 0;
+  for (const file of files) {
+    const docs = load(file);
+    // A Secret template is checked alone against its schema (it has no workloads).
+    const templateOnly = docs.every((d) => d.kind === "Secret");
+    const problems = templateOnly
+      ? (await Promise.all(docs.map(schemaProblems))).flat()
+      : await checkRendering(docs, opts);
+    if (templateOnly) {
+      for (const d of docs) {
+        for (const [k, v] of Object.entries(d.stringData || {})) if (v) problems.push(`Secret template: ${k} has a value`);
+        if (d.data && Object.keys(d.data).length) problems.push("Secret template: data must be empty");
+      }
+    }
+    const kinds = docs.map((d) => d.kind).join(", ");
+    if (problems.length) {
+      bad++;
+      console.log(`FAIL ${path.basename(file)} (${kinds})`);
+      for (const p of problems) console.log(`     - ${p}`);
+    } else {
+      console.log(`ok   ${path.basename(file)}: ${docs.length} documents valid (${kinds})`);
+    }
+    if (selfTestWanted && docs.some((d) => d.kind === "Deployment")) {
+      const f = await selfTest(docs, { ...opts, expect: null });
+      if (f) {
+        bad++;
+        console.log(`FAIL self-test: ${f} mutation(s) not caught`);
+      }
+    }
+  }
+  process.exit(bad ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e.stack || String(e));
+  process.exit(1);
+});
