@@ -69,11 +69,13 @@ tl::expected<void, DbError> Database::ensure_connected() {
     conn->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
     pqxx::nontransaction setup{*conn};
-    // UTC so timestamps read back as text are unambiguous; notices ("already exists,
+    // UTC so timestamps read back as text are unambiguous; UTF8 because COPY rows are sent as
+    // the API's UTF-8 bytes (db/copy_text.hpp); notices ("already exists,
     // skipping") would otherwise go to stderr through libpqxx's default handler.
     setup.exec_params("SELECT set_config('application_name', $1, false), "
                       "set_config('TimeZone', 'UTC', false), "
-                      "set_config('client_min_messages', 'warning', false)",
+                      "set_config('client_min_messages', 'warning', false), "
+                      "set_config('client_encoding', 'UTF8', false)",
                       s.application_name);
     setup.commit();
     s.conn = std::move(conn);

@@ -76,6 +76,7 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   std::optional<DbError> failure; // the first error: the transaction is unusable after it
   LoadCounts counts;
   std::int64_t staged = 0;
+  std::string copy_buffer; // one page of COPY text, reused page after page
 
   Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m, bool loaded);
   ~Impl() override;

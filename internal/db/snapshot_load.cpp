@@ -2,10 +2,11 @@
 // INSERT ... SELECT ... ON CONFLICT DO NOTHING into coin_market and the etl_runs row.
 #include "db/detail.hpp"
 
-#include <array>
+#include "db/copy_text.hpp"
+
 #include <optional>
 
-#include <pqxx/stream_to>
+#include <pqxx/tablewriter>
 
 namespace etl::db {
 namespace {
@@ -13,72 +14,18 @@ namespace {
 using tl::unexpected;
 using market::CoinMarket;
 
-// The COPY column order; coin_row() fills a row in exactly this order.
-constexpr std::array<const char*, 38> kColumns = {
-    "coin_id", "vs_currency", "symbol", "name", "image", "current_price", "market_cap",
-    "market_cap_rank", "fully_diluted_valuation", "total_volume", "high_24h", "low_24h",
-    "price_change_24h", "price_change_percentage_24h", "market_cap_change_24h",
-    "market_cap_change_percentage_24h", "circulating_supply", "total_supply", "max_supply", "ath",
-    "ath_change_percentage", "ath_date", "atl", "atl_change_percentage", "atl_date", "roi_times",
-    "roi_currency", "roi_percentage", "last_updated",
-    "price_change_percentage_1h_in_currency", "price_change_percentage_24h_in_currency",
-    "price_change_percentage_7d_in_currency", "price_change_percentage_14d_in_currency",
-    "price_change_percentage_30d_in_currency", "price_change_percentage_200d_in_currency",
-    "price_change_percentage_1y_in_currency", "snapshot_id", "fetched_at"};
-static_assert(market::kPriceChangeWindows.size() == 7, "kColumns lists seven windows");
-
-// std::array has tuple semantics, so libpqxx's stream_to escapes each field for COPY text
-// format and writes nullopt as \N.
-using Row = std::array<std::optional<std::string>, kColumns.size()>;
-
-std::string column_list() {
-  std::string out;
-  for (const char* c : kColumns) {
-    if (!out.empty()) out += ", ";
-    out += c;
-  }
-  return out;
-}
-
-// Numbers travel as the exact decimal text the API sent; numeric parses it without rounding.
-Row coin_row(const CoinMarket& c, const SnapshotMeta& meta, const std::string& fetched_at) {
-  Row r;
-  std::size_t i = 0;
-  const auto put = [&](std::optional<std::string> v) { r[i++] = std::move(v); };
-  put(c.id);
-  put(meta.vs_currency);
-  put(c.symbol);
-  put(c.name);
-  put(c.image.empty() ? std::nullopt : std::optional<std::string>(c.image));
-  put(c.current_price);
-  put(c.market_cap);
-  put(c.market_cap_rank ? std::optional<std::string>(std::to_string(*c.market_cap_rank))
-                        : std::nullopt);
-  put(c.fully_diluted_valuation);
-  put(c.total_volume);
-  put(c.high_24h);
-  put(c.low_24h);
-  put(c.price_change_24h);
-  put(c.price_change_percentage_24h);
-  put(c.market_cap_change_24h);
-  put(c.market_cap_change_percentage_24h);
-  put(c.circulating_supply);
-  put(c.total_supply);
-  put(c.max_supply);
-  put(c.ath);
-  put(c.ath_change_percentage);
-  put(c.ath_date);
-  put(c.atl);
-  put(c.atl_change_percentage);
-  put(c.atl_date);
-  put(c.roi_times);
-  put(c.roi_currency);
-  put(c.roi_percentage);
-  put(c.last_updated);
-  for (const auto& pct : c.price_change_percentage_in_currency) put(pct);
-  put(meta.snapshot_id);
-  put(fetched_at);
-  return r;
+// Starts COPY into the session's staging table, sends `rows` (COPY text lines, each ending in
+// '\n') as one piece of COPY data, and ends it. libpqxx 6.4 offers a raw line only through
+// tablewriter (deprecated in favour of stream_to, which escapes field by field and costs far
+// more CPU); its multibyte warning concerns its own escaping, which is not used here: rows are
+// escaped by copy_text.cpp and the session's client_encoding is UTF8.
+void copy_rows_to_stage(pqxx::work& work, const std::string& rows) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter writer{work, "coin_market_stage", kCoinMarketColumns.begin(), kCoinMarketColumns.end()};
+#pragma GCC diagnostic pop
+  writer.write_raw_line(rows);
+  writer.complete();
 }
 
 DbError usage(std::string message) {
@@ -152,9 +99,10 @@ tl::expected<void, DbError> SnapshotLoad::add_page(int page, std::string_view ra
           s.meta.snapshot_id, page, s.meta.vs_currency, s.fetched_at_text,
           std::string(raw_json_body), static_cast<std::int64_t>(raw_json_body.size()));
       if (!coins.empty()) {
-        pqxx::stream_to stream{*s.work, "coin_market_stage", kColumns};
-        for (const CoinMarket& coin : coins) stream << coin_row(coin, s.meta, s.fetched_at_text);
-        stream.complete();
+        s.copy_buffer.clear();
+        const RowContext context{s.meta.vs_currency, s.meta.snapshot_id, s.fetched_at_text};
+        for (const CoinMarket& coin : coins) append_coin_row(s.copy_buffer, coin, context);
+        copy_rows_to_stage(*s.work, s.copy_buffer);
       }
     } catch (...) {
       return unexpected(s.fail("add page " + std::to_string(page) + " of snapshot " +
@@ -190,7 +138,7 @@ tl::expected<LoadResult, DbError> SnapshotLoad::commit(std::string_view status,
 
   std::int64_t inserted = 0;
   try {
-    static const std::string cols = column_list();
+    static const std::string cols = coin_market_column_list();
     // Rows already stored (same coin, currency and last_updated: CoinGecko's cached quote)
     // and duplicates inside this snapshot are skipped, not errors.
     const pqxx::result moved = s.work->exec(
