@@ -698,6 +698,7 @@ def main():
     ap.add_argument("--pg-fsync", required=True)
     ap.add_argument("--record")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--only", type=int, help="one size, its ticks only (no load, idle or record)")
     args = ap.parse_args()
     args.smoke = args.mode == "smoke"
     started = time.monotonic()
@@ -711,7 +712,14 @@ def main():
         plan = [(250, 3, 1, 5)]
     else:
         plan = [(250, 10, 2, 0), (2500, 10, 2, 20), (17500, 10, 2, 0)]
+    if args.only:
+        plan = [(n, ticks, warmup, 0) for n, ticks, warmup, _ in plan if n == args.only]
+        args.record = None
     results = [run_size(args, psql, postmaster, n, ticks, warmup, load) for n, ticks, warmup, load in plan]
+    if args.only:
+        for r in results:
+            print(json.dumps(r, default=str))
+        return
     idle = idle_phase(args, psql, postmaster)
     if args.profile:
         profile_phase(args, psql)

@@ -9,6 +9,8 @@
 #   bench/run.sh --profile    also runs one 2,500-coin tick under callgrind and writes the top
 #                             functions to bench/out/profile-2500.txt
 #   bench/run.sh --no-record  full run without rewriting bench/RESULTS.md
+#   bench/run.sh --only=N     one size (250, 2500 or 17500), 10 ticks, no load or idle phase;
+#                             never touches RESULTS.md (for a quick before/after comparison)
 #
 # Environment: BENCH_PG_FSYNC=on|off (default on: PostgreSQL durable, as in production),
 # BENCH_SRC (source tree to build, default this checkout), BENCH_OUT (default bench/out),
@@ -26,12 +28,14 @@ readonly FSYNC=${BENCH_PG_FSYNC:-on}
 mode=full
 record=1
 profile=0
+only=
 for arg in "$@"; do
   case $arg in
     --smoke) mode=smoke; record=0 ;;
     --profile) profile=1 ;;
     --no-record) record=0 ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only=250 | --only=2500 | --only=17500) only=${arg#--only=}; record=0 ;;
+    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -99,4 +103,5 @@ as_postgres "$PG_BIN/pg_ctl" restart -D "$PG_DIR/pgdata" -m fast -w -t 60 -l "$P
 args=(--mode "$mode" --build "$BUILD" --src "$SRC" --out "$OUT" --db-url "$DB_URL" --pg-fsync "$FSYNC")
 [[ $record == 1 ]] && args+=(--record "$BENCH_DIR/RESULTS.md")
 [[ $profile == 1 ]] && args+=(--profile)
+[[ -n $only ]] && args+=(--only "$only")
 python3 "$BENCH_DIR/bench.py" "${args[@]}"

@@ -141,6 +141,7 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
   ProcessedWriter processed(m_spool, id, vs_currency);
   bool marked = false;
   bool parsed_any = false;
+  std::optional<LiveLoad> live; // see begin_live_load(); dropped at the first irregularity
 
   for (int page = first_page; page <= last_page && !m_stop.stop_requested(); ++page) {
     const auto fetch_start = SteadyClock::now();
@@ -187,12 +188,14 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
       marked = true;
       out.snapshot_id = id;
     }
-    if (auto ok = m_spool.write_raw_page(id, page, fetched->body); !ok) {
+    auto raw_path = m_spool.write_raw_page(id, page, fetched->body);
+    if (!raw_path) {
+      live.reset();
       m_metrics.spool_write_errors.Increment();
       m_tick_report.spool.record(seconds_since(spool_start), "write_error");
       telemetry::log_event(spdlog::level::err, "cannot spool page (page dropped)",
                            {{"snapshot_id", id}, {"stage", "spool"}, {"page", page},
-                            {"error_kind", "write_error"}, {"error", ok.error().message}});
+                            {"error_kind", "write_error"}, {"error", raw_path.error().message}});
       break;
     }
     m_metrics.stage_duration("spool").Observe(seconds_since(spool_start));
@@ -202,6 +205,7 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
     const auto transform_start = SteadyClock::now();
     auto parsed = market::parse_markets(fetched->body);
     if (!parsed) {
+      live.reset();
       const auto kind = market::to_string(parsed.error().kind);
       m_metrics.bodies_rejected(kind).Increment();
       m_tick_report.transform.record(seconds_since(transform_start), kind);
@@ -220,6 +224,8 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
     parsed_any = true;
     m_metrics.stage_duration("transform").Observe(seconds_since(transform_start));
     m_tick_report.transform.record(seconds_since(transform_start));
+    if (page == first_page) live = begin_live_load(id, *raw_path);
+    if (live && !add_live_page(*live, page, fetched->body, *parsed)) live.reset();
 
     const auto received = parsed->coins.size() + parsed->rejected.size();
     if (received < static_cast<std::size_t>(m_options.per_page)) {
@@ -231,6 +237,8 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
     if (page == last_page) out.complete = true;
   }
   if (parsed_any) processed.commit();
+  // Stopping: the transaction rolls back and the snapshot stays pending, loaded at the next start.
+  if (live && !m_stop.stop_requested()) commit_live_load(*live);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "db/database.hpp"
 #include "db/leader_lock.hpp"
 #include "db/partitions.hpp"
+#include "market/parse_markets.hpp"
 #include "pipeline/sweep.hpp"
 #include "spool/spool.hpp"
 #include "telemetry/health.hpp"
@@ -93,6 +94,25 @@ private:
   bool refresh_leadership();
   void maintain_partitions();
   LoadStatus load_snapshot(const std::string& snapshot_id);
+  // The success tail shared by both load paths: acknowledge, metrics, health, one log line.
+  LoadStatus record_load(const std::string& snapshot_id, const db::LoadResult& committed, std::string_view status,
+                         double took);
+
+  // A fresh snapshot loaded while it is fetched: each page goes into the open transaction right
+  // after it is spooled and parsed (one parse per page instead of two, and the commit follows
+  // the last page at once). Only the clean path commits here; anything unusual drops the
+  // transaction and leaves the snapshot to the pending queue, whose disk path stays the
+  // reference (it loads the same spooled pages with the same fetched_at).
+  struct LiveLoad {
+    db::SnapshotLoad load;
+    std::string snapshot_id;
+    double db_seconds = 0;      // time spent in the database, reported as the load stage
+    std::int64_t rejected = 0;  // coins rejected by the parser in the pages added
+  };
+  std::optional<LiveLoad> begin_live_load(const std::string& snapshot_id, const std::filesystem::path& first_page);
+  bool add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed);
+  void commit_live_load(LiveLoad& live);
+  void live_load_failed(const LiveLoad& live, const db::DbError& error);
   void write_processed(const std::string& snapshot_id, const std::string& vs_currency);
 
   PipelineOptions m_options;

@@ -117,16 +117,21 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
   if (!committed && load->id_taken_by_another_snapshot()) return load_under_new_id();
   if (!committed) return on_db_error(committed.error());
 
+  const double took = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  return record_load(snapshot_id, *committed, status, took);
+}
+
+LoadStatus Pipeline::record_load(const std::string& snapshot_id, const db::LoadResult& committed,
+                                 std::string_view status, double took) {
   if (auto ok = m_spool.acknowledge(snapshot_id); !ok)
     spdlog::error("snapshot {} loaded but its pending marker stays ({}); a replay will be a no-op", snapshot_id,
                   ok.error().message);
-  const auto& c = committed->counts;
-  const double took = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  const auto& c = committed.counts;
   m_metrics.stage_duration("load").Observe(took);
   m_tick_report.load.record(took);
   m_metrics.db_up.Set(1);
   m_health.set_db_up(true);
-  if (committed->already_loaded) {
+  if (committed.already_loaded) {
     spdlog::info("snapshot {} was already loaded; nothing changed", snapshot_id);
     return LoadStatus::already_loaded;
   }
@@ -142,6 +147,66 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
                         {"coins", c.coins_received}, {"inserted", c.rows_inserted}, {"unchanged", c.rows_unchanged},
                         {"rejected", c.rows_rejected}, telemetry::duration_ms(took)});
   return LoadStatus::loaded;
+}
+
+std::optional<Pipeline::LiveLoad> Pipeline::begin_live_load(const std::string& snapshot_id,
+                                                            const std::filesystem::path& first_page) {
+  // Never connect or migrate from inside the fetch loop (a dead database would stall fetching
+  // by the connect timeout); never jump the queue: older snapshots load first, from disk.
+  if (!m_schema_ready || !m_db.connected()) return std::nullopt;
+  const auto pending = m_spool.pending();
+  if (pending.size() != 1 || pending.front() != snapshot_id) return std::nullopt;
+  const auto name = spool::parse_snapshot_id(snapshot_id);
+  if (!name) return std::nullopt;
+  // fetched_at as the disk path computes it (the first raw page's mtime), so a replay of this
+  // snapshot is recognised as the same snapshot.
+  const db::SnapshotMeta meta{snapshot_id, name->vs_currency, name->time, file_mtime(first_page, name->time)};
+  const auto start = SteadyClock::now();
+  auto load = m_db.begin_snapshot(meta);
+  const double took = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  if (!load || load->id_taken_by_another_snapshot()) return std::nullopt; // the queue handles both
+  return LiveLoad{std::move(*load), snapshot_id, took, 0};
+}
+
+bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed) {
+  const auto start = SteadyClock::now();
+  const auto rejected = static_cast<std::int64_t>(parsed.rejected.size());
+  auto ok = live.load.add_page(page, body, parsed.coins, rejected);
+  live.db_seconds += std::chrono::duration<double>(SteadyClock::now() - start).count();
+  live.rejected += rejected;
+  if (!ok) live_load_failed(live, ok.error());
+  return static_cast<bool>(ok);
+}
+
+void Pipeline::live_load_failed(const LiveLoad& live, const db::DbError& e) {
+  // An outage is reported here, as the disk path would (the queue's retry may then succeed
+  // quietly). Any other error is left for the disk path to meet again and report once, with
+  // the quarantine decision it owns.
+  if (e.kind == db::DbError::Kind::unavailable || !m_db.connected()) {
+    const auto kind = db::to_string(e.kind);
+    m_metrics.load_errors(kind).Increment();
+    m_tick_report.load.record(live.db_seconds, kind);
+    m_metrics.db_up.Set(0);
+    m_health.set_db_up(false);
+    telemetry::log_event(spdlog::level::warn, "load deferred: database unavailable",
+                         {{"snapshot_id", live.snapshot_id}, {"stage", "load"}, {"error_kind", kind},
+                          telemetry::duration_ms(live.db_seconds), {"error", e.message}});
+    return;
+  }
+  spdlog::debug("snapshot {}: live load stopped ({}); left to the pending queue", live.snapshot_id, e.message);
+}
+
+void Pipeline::commit_live_load(LiveLoad& live) {
+  const auto start = SteadyClock::now();
+  // No page of a live load is a bad body (that abandons it), so this is the disk path's status.
+  const std::string_view status = live.rejected > 0 ? "partial" : "loaded";
+  auto committed = live.load.commit(status, "");
+  if (!committed) {
+    live_load_failed(live, committed.error());
+    return;
+  }
+  const double took = live.db_seconds + std::chrono::duration<double>(SteadyClock::now() - start).count();
+  record_load(live.snapshot_id, *committed, status, took);
 }
 
 DrainSummary Pipeline::drain_pending(SteadyTime deadline, int min_loads) {
