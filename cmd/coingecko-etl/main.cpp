@@ -181,6 +181,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
     return cmd::run_until_signalled(
         [&] {
           const auto deadline = std::chrono::steady_clock::now() + std::max(cfg.poll_interval, std::chrono::milliseconds(60'000));
+          pipeline.ensure_schema(); // as `run` does: the tick then loads pages as they arrive
           return pipeline.tick(deadline) == pipeline::TickResult::success ? kExitOk : kExitFailure;
         },
         stop, policy);

@@ -1,5 +1,7 @@
 #include "db/copy_text.hpp"
 
+#include "market/byte_scan.hpp"
+
 #include <charconv>
 #include <cstring>
 
@@ -15,22 +17,19 @@ std::string coin_market_column_list() {
 }
 
 void append_copy_field(std::string& out, std::string_view value) {
-  // Copy runs of plain bytes at once; most fields have nothing to escape.
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char* escaped = nullptr;
+  for (;;) {
+    const std::size_t i = market::find_control_or(value, '\\', '\\');
+    out.append(value.substr(0, i));
+    if (i == value.size()) return;
     switch (value[i]) {
-    case '\\': escaped = "\\\\"; break;
-    case '\n': escaped = "\\n"; break;
-    case '\r': escaped = "\\r"; break;
-    case '\t': escaped = "\\t"; break;
-    default: continue;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default: out += value[i]; break; // other control bytes need no escape in COPY text
     }
-    out.append(value.substr(run, i - run));
-    out.append(escaped, 2);
-    run = i + 1;
+    value.remove_prefix(i + 1);
   }
-  out.append(value.substr(run));
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "market/processed_json.hpp"
 
+#include "market/byte_scan.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <iterator>
@@ -96,9 +98,9 @@ void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   std::size_t run_start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (std::size_t i = find_control_or(text, '"', '\\'); i < text.size();
+       i = run_start + find_control_or(text.substr(run_start), '"', '\\')) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(text.data() + run_start, i - run_start);
     run_start = i + 1;
     switch (c) {

@@ -1,4 +1,5 @@
 #include "db/copy_text.hpp"
+#include "market/byte_scan.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -100,4 +101,24 @@ TEST_CASE("a missing image or rank is NULL, and rows append after each other", "
   CHECK(first[4] == "\\N");
   CHECK(first[7] == "\\N");
   CHECK(split(lines[1], '\t')[4] == "https://example.test/b.png");
+}
+
+TEST_CASE("the eight-byte scan finds the first byte to escape at every offset", "[db][copy]") {
+  // Every position inside and around the 8-byte blocks, for each kind of special byte, with
+  // multibyte UTF-8 (bytes >= 0x80) around it that must never match.
+  for (const char special : {'\\', '\n', '\r', '\t', '\x01', '\x1f'}) {
+    for (std::size_t len = 1; len <= 24; ++len) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string text(len, 'a');
+        for (std::size_t k = 0; k < len; k += 3) text[k] = '\xc3';
+        text[at] = special;
+        CHECK(etl::market::find_control_or(text, '\\', '"') == at);
+      }
+    }
+  }
+  const std::string_view plain = "ünïcødé 🚀 plain text, no escapes";
+  CHECK(etl::market::find_control_or(plain, '\\', '"') == plain.size());
+  CHECK(etl::market::find_control_or("0123456789abcdef\"", '\\', '"') == 16);
+  CHECK(escaped(std::string(40, 'x') + "\t" + std::string(9, 'y') + "\\") ==
+        std::string(40, 'x') + "\\t" + std::string(9, 'y') + "\\\\");
 }
