@@ -94,9 +94,10 @@ private:
   bool refresh_leadership();
   void maintain_partitions();
   LoadStatus load_snapshot(const std::string& snapshot_id);
-  // The success tail shared by both load paths: acknowledge, metrics, health, one log line.
+  // The success tail shared by both load paths: acknowledge, metrics, health, one log line
+  // (loaded_from: "memory" for a live load, "spool" for the raw files on disk).
   LoadStatus record_load(const std::string& snapshot_id, const db::LoadResult& committed, std::string_view status,
-                         double took);
+                         double took, std::string_view loaded_from);
 
   // A fresh snapshot loaded while it is fetched: each page goes into the open transaction right
   // after it is spooled and parsed (one parse per page instead of two, and the commit follows

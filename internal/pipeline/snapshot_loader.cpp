@@ -118,11 +118,11 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
   if (!committed) return on_db_error(committed.error());
 
   const double took = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  return record_load(snapshot_id, *committed, status, took);
+  return record_load(snapshot_id, *committed, status, took, "spool");
 }
 
 LoadStatus Pipeline::record_load(const std::string& snapshot_id, const db::LoadResult& committed,
-                                 std::string_view status, double took) {
+                                 std::string_view status, double took, std::string_view loaded_from) {
   if (auto ok = m_spool.acknowledge(snapshot_id); !ok)
     spdlog::error("snapshot {} loaded but its pending marker stays ({}); a replay will be a no-op", snapshot_id,
                   ok.error().message);
@@ -145,7 +145,7 @@ LoadStatus Pipeline::record_load(const std::string& snapshot_id, const db::LoadR
   telemetry::log_event(spdlog::level::info, "snapshot loaded",
                        {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"status", status}, {"pages", c.pages},
                         {"coins", c.coins_received}, {"inserted", c.rows_inserted}, {"unchanged", c.rows_unchanged},
-                        {"rejected", c.rows_rejected}, telemetry::duration_ms(took)});
+                        {"rejected", c.rows_rejected}, {"loaded_from", loaded_from}, telemetry::duration_ms(took)});
   return LoadStatus::loaded;
 }
 
@@ -206,7 +206,7 @@ void Pipeline::commit_live_load(LiveLoad& live) {
     return;
   }
   const double took = live.db_seconds + std::chrono::duration<double>(SteadyClock::now() - start).count();
-  record_load(live.snapshot_id, *committed, status, took);
+  record_load(live.snapshot_id, *committed, status, took, "memory");
 }
 
 DrainSummary Pipeline::drain_pending(SteadyTime deadline, int min_loads) {
