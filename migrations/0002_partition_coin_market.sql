@@ -8,9 +8,15 @@
 -- inactive coins), so a load never fails for want of a partition; creating a month later moves
 -- its rows out of the default partition (coin_market_ensure_partitions below).
 
--- Creates the monthly partitions covering [from_ts, to_ts] that do not exist yet; returns how
--- many it created. Rows of such a month already in the default partition move into the new one.
-CREATE FUNCTION coin_market_ensure_partitions(from_ts timestamptz, to_ts timestamptz)
+-- Monthly partition upkeep for any table range-partitioned by a timestamptz column: partitions
+-- <table>_pYYYY_MM and a default partition <table>_default (coin_market_raw uses it too, 0004).
+-- etl_ensure_monthly_partitions creates the months covering [from_ts, to_ts] that do not exist
+-- yet and returns how many it created; rows of such a month already in the default partition
+-- move into the new one. etl_drop_monthly_partitions_before drops every month that ended
+-- before `cutoff`, deletes default-partition rows older than it, and returns how many months
+-- it dropped.
+CREATE FUNCTION etl_ensure_monthly_partitions(parent text, key_column text, from_ts timestamptz,
+                                              to_ts timestamptz)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     month   timestamp := date_trunc('month', from_ts AT TIME ZONE 'UTC');
@@ -22,19 +28,21 @@ BEGIN
     WHILE (month AT TIME ZONE 'UTC') <= to_ts LOOP
         lo := month AT TIME ZONE 'UTC';
         hi := (month + interval '1 month') AT TIME ZONE 'UTC';
-        part := 'coin_market_p' || to_char(month, 'YYYY_MM');
+        part := parent || '_p' || to_char(month, 'YYYY_MM');
         IF NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                       WHERE i.inhparent = 'coin_market'::regclass AND c.relname = part) THEN
+                       WHERE i.inhparent = parent::regclass AND c.relname = part) THEN
             -- Built detached, filled from the default partition, then attached: ATTACH checks
             -- the default partition holds nothing of this month any more, and adds the indexes.
-            EXECUTE format('CREATE TABLE %I (LIKE coin_market INCLUDING DEFAULTS)', part);
-            EXECUTE format('WITH moved AS (DELETE FROM coin_market_default WHERE last_updated >= %L '
-                           'AND last_updated < %L RETURNING *) INSERT INTO %I SELECT * FROM moved',
-                           lo, hi, part);
-            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (last_updated >= %L AND last_updated < %L)',
-                           part, part || '_range', lo, hi);
-            EXECUTE format('ALTER TABLE coin_market ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                           part, lo, hi);
+            -- INCLUDING COMPRESSION keeps coin_market_raw.body on lz4 (0003) in every month, and
+            -- INCLUDING CONSTRAINTS its CHECKs, which ATTACH requires.
+            EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMPRESSION)', part, parent);
+            EXECUTE format('WITH moved AS (DELETE FROM %I WHERE %I >= %L AND %I < %L RETURNING *) '
+                           'INSERT INTO %I SELECT * FROM moved',
+                           parent || '_default', key_column, lo, key_column, hi, part);
+            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (%I >= %L AND %I < %L)',
+                           part, part || '_range', key_column, lo, key_column, hi);
+            EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                           parent, part, lo, hi);
             -- The partition bound now says the same; the CHECK only spared ATTACH a full scan.
             EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', part, part || '_range');
             created := created + 1;
@@ -44,9 +52,7 @@ BEGIN
     RETURN created;
 END $$;
 
--- Drops every monthly partition whose whole month lies before `cutoff`, and deletes default-
--- partition rows older than it; returns how many partitions it dropped.
-CREATE FUNCTION coin_market_drop_partitions_before(cutoff timestamptz)
+CREATE FUNCTION etl_drop_monthly_partitions_before(parent text, key_column text, cutoff timestamptz)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     part    record;
@@ -54,9 +60,10 @@ DECLARE
 BEGIN
     FOR part IN
         SELECT c.relname,
-               (to_date(substr(c.relname, 14), 'YYYY_MM') + interval '1 month') AT TIME ZONE 'UTC' AS hi
+               (to_date(right(c.relname, 7), 'YYYY_MM') + interval '1 month') AT TIME ZONE 'UTC' AS hi
         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'coin_market'::regclass AND c.relname ~ '^coin_market_p[0-9]{4}_[0-9]{2}$'
+        WHERE i.inhparent = parent::regclass AND c.relname = parent || '_p' || right(c.relname, 7)
+          AND right(c.relname, 7) ~ '^[0-9]{4}_[0-9]{2}$'
         ORDER BY c.relname
     LOOP
         IF part.hi <= cutoff THEN
@@ -64,9 +71,19 @@ BEGIN
             dropped := dropped + 1;
         END IF;
     END LOOP;
-    DELETE FROM coin_market_default WHERE last_updated < cutoff;
+    EXECUTE format('DELETE FROM %I WHERE %I < %L', parent || '_default', key_column, cutoff);
     RETURN dropped;
 END $$;
+
+CREATE FUNCTION coin_market_ensure_partitions(from_ts timestamptz, to_ts timestamptz)
+RETURNS integer LANGUAGE sql AS $$
+    SELECT etl_ensure_monthly_partitions('coin_market', 'last_updated', from_ts, to_ts)
+$$;
+
+CREATE FUNCTION coin_market_drop_partitions_before(cutoff timestamptz)
+RETURNS integer LANGUAGE sql AS $$
+    SELECT etl_drop_monthly_partitions_before('coin_market', 'last_updated', cutoff)
+$$;
 
 -- The view depends on the old table; it is recreated unchanged at the end.
 DROP VIEW coin_market_latest;

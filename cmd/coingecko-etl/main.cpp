@@ -152,6 +152,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
   db::PartitionMaintainer partitions(cfg.conninfo());
   options.partitions = &partitions;
   options.partition_policy.retention = cfg.coin_market_retention;
+  options.partition_policy.raw_retention = cfg.coin_market_raw_retention;
   // Only the daemon elects: once/replay are explicit operator commands.
   std::optional<db::LeaderLock> leader_lock;
   if (cli.command == config::Command::run && cfg.leader_election) {

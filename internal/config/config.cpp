@@ -214,10 +214,13 @@ void load_postgres(Loader& in, Config& out) {
       out.database_url = Secret(std::string(*url));
     }
   }
-  if (const auto retention = in.get("COIN_MARKET_RETENTION"); retention && to_lower(*retention) != "off") {
-    std::chrono::seconds value{0};
-    in.seconds("COIN_MARKET_RETENTION", value, 1h, 876'000h);
-    if (value.count() > 0) out.coin_market_retention = value;
+  for (const auto& [name, field] : {std::pair{"COIN_MARKET_RETENTION", &Config::coin_market_retention},
+                                    std::pair{"COIN_MARKET_RAW_RETENTION", &Config::coin_market_raw_retention}}) {
+    if (const auto retention = in.get(name); retention && to_lower(*retention) != "off") {
+      std::chrono::seconds value{0};
+      in.seconds(name, value, 1h, 876'000h);
+      if (value.count() > 0) out.*field = value;
+    }
   }
   std::string election;
   in.choice("LEADER_ELECTION", election, {"on", "off"});

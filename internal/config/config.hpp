@@ -46,6 +46,7 @@ struct Config {
   std::filesystem::path migrations_dir = "migrations";
   // Drop coin_market months older than this; nullopt ("off") keeps everything.
   std::optional<std::chrono::seconds> coin_market_retention;
+  std::optional<std::chrono::seconds> coin_market_raw_retention; // same, for coin_market_raw
   // Several replicas: only the holder of a PostgreSQL advisory lock polls.
   bool leader_election = true;
   // Files

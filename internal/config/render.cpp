@@ -121,6 +121,8 @@ std::string render_effective(const Config& c) {
       {"DATABASE_URL", c.database_url.empty() ? std::string("(unset)") : redact_database_url(c.database_url.reveal())},
       {"MIGRATIONS_DIR", c.migrations_dir.string()},
       {"COIN_MARKET_RETENTION", c.coin_market_retention ? format_duration(*c.coin_market_retention) : std::string("off")},
+      {"COIN_MARKET_RAW_RETENTION",
+       c.coin_market_raw_retention ? format_duration(*c.coin_market_raw_retention) : std::string("off")},
       {"LEADER_ELECTION", c.leader_election ? "on" : "off"},
       {"DATA_DIR", c.data_dir.string()},
       {"LOG_DIR", c.log_dir.string()},

@@ -38,6 +38,8 @@ const std::vector<VariableDoc>& variable_docs() {
       {"MIGRATIONS_DIR", "migrations", "directory of NNNN_description.sql files applied by migrate"},
       {"COIN_MARKET_RETENTION", "off",
        "drop whole monthly coin_market partitions older than this, 1h to 876000h, or off to keep everything"},
+      {"COIN_MARKET_RAW_RETENTION", "off",
+       "drop whole monthly coin_market_raw partitions (the page bodies) older than this, 1h to 876000h, or off"},
       {"LEADER_ELECTION", "on",
        "on: of several replicas on one database only the holder of a PostgreSQL advisory lock polls; off: always poll"},
       {"DATA_DIR", "./data", "spool root: raw/ and processed/ files; must be a directory if it exists"},

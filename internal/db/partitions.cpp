@@ -28,23 +28,27 @@ tl::expected<PartitionReport, DbError> PartitionMaintainer::run(const PartitionP
                         m_application_name);
     }
     const std::string now_text = detail::to_timestamptz_text(now);
-    step = "create coin_market partitions";
-    {
-      // A transaction per step: a retention failure does not undo the partitions just made.
+    // A transaction per step: a retention failure does not undo the partitions just made.
+    for (const std::string table : {"coin_market", "coin_market_raw"}) {
+      const bool raw = table == "coin_market_raw";
+      step = "create " + table + " partitions";
+      {
+        pqxx::work tx{conn};
+        (raw ? report.raw_created : report.created) =
+            tx.exec_params1("SELECT " + table + "_ensure_partitions("
+                            "$1::timestamptz - make_interval(months => $2), "
+                            "$1::timestamptz + make_interval(months => $3))",
+                            now_text, policy.months_behind, policy.months_ahead)[0]
+                .as<int>();
+        tx.commit();
+      }
+      const auto& retention = raw ? policy.raw_retention : policy.retention;
+      if (!retention) continue;
+      step = "drop old " + table + " partitions";
       pqxx::work tx{conn};
-      report.created = tx.exec_params1("SELECT coin_market_ensure_partitions("
-                                       "$1::timestamptz - make_interval(months => $2), "
-                                       "$1::timestamptz + make_interval(months => $3))",
-                                       now_text, policy.months_behind, policy.months_ahead)[0]
-                           .as<int>();
-      tx.commit();
-    }
-    if (policy.retention) {
-      step = "drop old coin_market partitions";
-      pqxx::work tx{conn};
-      const std::string cutoff = detail::to_timestamptz_text(now - *policy.retention);
-      report.dropped =
-          tx.exec_params1("SELECT coin_market_drop_partitions_before($1::timestamptz)", cutoff)[0].as<int>();
+      const std::string cutoff = detail::to_timestamptz_text(now - *retention);
+      (raw ? report.raw_dropped : report.dropped) =
+          tx.exec_params1("SELECT " + table + "_drop_partitions_before($1::timestamptz)", cutoff)[0].as<int>();
       tx.commit();
     }
   } catch (...) {

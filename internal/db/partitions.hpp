@@ -1,6 +1,6 @@
 #pragma once
-// coin_market partition upkeep (see migrations/0002_partition_coin_market.sql): monthly range
-// partitions created ahead of time, and an optional retention that drops whole old months.
+// coin_market and coin_market_raw partition upkeep (migrations 0002 and 0004): monthly range
+// partitions created ahead of time, and optional retentions that drop whole old months.
 // Runs rarely (start-up, then daily), so it opens its own short-lived connection instead of
 // borrowing the loader's, whose session state (staging table, open transaction) it must not
 // disturb.
@@ -21,11 +21,16 @@ struct PartitionPolicy {
   // Drop months that ended before now - retention (and default-partition rows older than
   // that); nullopt keeps everything.
   std::optional<std::chrono::seconds> retention;
+  // The same for coin_market_raw, partitioned by fetched_at (its own, usually shorter, horizon:
+  // the page bodies are most of the database's size).
+  std::optional<std::chrono::seconds> raw_retention;
 };
 
 struct PartitionReport {
-  int created = 0;
+  int created = 0; // coin_market
   int dropped = 0;
+  int raw_created = 0; // coin_market_raw
+  int raw_dropped = 0;
 };
 
 class PartitionMaintainer {

@@ -92,10 +92,12 @@ tl::expected<void, DbError> SnapshotLoad::add_page(int page, std::string_view ra
     if (!s.work) return unexpected(usage("add_page: snapshot transaction is closed"));
     try {
       // The body is cast to jsonb by the server: it is validated there, stored once per page.
+      // No conflict target: the key is (snapshot_id, page) before migration 0004 and
+      // (snapshot_id, page, fetched_at) after it, and this must work on either.
       s.work->exec_params(
           "INSERT INTO coin_market_raw (snapshot_id, page, vs_currency, fetched_at, body, "
           "body_bytes) VALUES ($1, $2, $3, $4::timestamptz, $5::jsonb, $6) "
-          "ON CONFLICT (snapshot_id, page) DO NOTHING",
+          "ON CONFLICT DO NOTHING",
           s.meta.snapshot_id, page, s.meta.vs_currency, s.fetched_at_text,
           std::string(raw_json_body), static_cast<std::int64_t>(raw_json_body.size()));
       if (!coins.empty()) {

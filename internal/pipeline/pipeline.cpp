@@ -377,6 +377,9 @@ void Pipeline::maintain_partitions() {
   if (report->created > 0 || report->dropped > 0)
     spdlog::info("coin_market partitions: {} created ahead, {} dropped by COIN_MARKET_RETENTION", report->created,
                  report->dropped);
+  if (report->raw_created > 0 || report->raw_dropped > 0)
+    spdlog::info("coin_market_raw partitions: {} created ahead, {} dropped by COIN_MARKET_RAW_RETENTION",
+                 report->raw_created, report->raw_dropped);
   m_partitions_next = now + std::chrono::hours(24);
 }
 

@@ -1,6 +1,7 @@
-// coin_market as a partitioned table (migrations/0002): the migration from the unpartitioned
-// table keeps every value, partitions are created ahead, retention drops whole old months only,
-// and the two common queries use partition pruning and the indexes.
+// coin_market and coin_market_raw as partitioned tables (migrations 0002 and 0004): the
+// migration from the unpartitioned tables keeps every value, partitions are created ahead,
+// retention drops whole old months only, and the two common queries use partition pruning and
+// the indexes.
 #include "db/partitions.hpp"
 #include "db_test_support.hpp"
 
@@ -29,12 +30,12 @@ struct OnlyInitialMigration {
   ~OnlyInitialMigration() { fs::remove_all(dir); }
 };
 
-std::vector<std::string> partitions(const std::string& url) {
+std::vector<std::string> partitions(const std::string& url, const std::string& parent = "coin_market") {
   pqxx::connection c{url};
   pqxx::nontransaction tx{c};
   std::vector<std::string> out;
   for (const auto& row : tx.exec("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                                 "WHERE i.inhparent = 'coin_market'::regclass ORDER BY 1"))
+                                 "WHERE i.inhparent = " + tx.quote(parent) + "::regclass ORDER BY 1"))
     out.push_back(row[0].as<std::string>());
   return out;
 }
@@ -69,6 +70,9 @@ std::string plan(const std::string& url, const std::string& query) {
 constexpr const char* kDigest =
     "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY coin_id, vs_currency, last_updated), '')) "
     "FROM coin_market t";
+constexpr const char* kRawDigest =
+    "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY snapshot_id, page), '')) "
+    "FROM coin_market_raw t";
 
 } // namespace
 
@@ -100,12 +104,20 @@ TEST_CASE("migration 0002 turns a filled coin_market into a partitioned one, val
   const std::string before = scalar(url, kDigest);
   const std::string latest_before = scalar(url, "SELECT count(*) FROM coin_market_latest");
   CHECK(before.starts_with("31:"));
+  const std::string raw_before = scalar(url, kRawDigest);
+  CHECK(raw_before.starts_with("1:"));
 
   REQUIRE(db.migrate(ETL_MIGRATIONS_DIR).value() >= 1);
   CHECK(scalar(url, "SELECT relkind FROM pg_class WHERE oid = 'coin_market'::regclass") == "p");
   CHECK(scalar(url, kDigest) == before);
   CHECK(scalar(url, "SELECT count(*) FROM coin_market_latest") == latest_before);
   CHECK(scalar(url, "SELECT to_regclass('coin_market_unpartitioned') IS NULL") == "t");
+  // coin_market_raw (0004) likewise, by fetched_at: the September page is in September's month.
+  CHECK(scalar(url, "SELECT relkind FROM pg_class WHERE oid = 'coin_market_raw'::regclass") == "p");
+  CHECK(scalar(url, kRawDigest) == raw_before);
+  CHECK(scalar(url, "SELECT tableoid::regclass FROM coin_market_raw") == "coin_market_raw_p2026_09");
+  CHECK(scalar(url, "SELECT to_regclass('coin_market_raw_unpartitioned') IS NULL") == "t");
+  CHECK(has(partitions(url, "coin_market_raw"), "coin_market_raw_default"));
   // Months since the first fetch (September) have partitions; quotes older than that (the
   // August ones and the 2019 one) sit in the default partition.
   const auto parts = partitions(url);
@@ -192,6 +204,45 @@ TEST_CASE("retention drops whole months older than it, and nothing else", "[db][
   // etl_runs and raw pages are not touched by coin_market retention.
   CHECK(count(s.url, "SELECT count(*) FROM etl_runs") == 1);
   CHECK(count(s.url, "SELECT count(*) FROM coin_market_raw") == 1);
+}
+
+TEST_CASE("coin_market_raw: months created ahead, lz4 kept, its own retention", "[db][partition]") {
+  MigratedSchema s("etl_db_partition_raw");
+  PartitionMaintainer maintainer(s.url, "etl-db-partition-test");
+  PartitionPolicy wide;
+  wide.months_behind = 6;
+  const auto made = maintainer.run(wide, utc(2031, 6, 15));
+  REQUIRE(made);
+  CHECK(made->raw_created >= 7); // 2030-12 .. 2031-08, less any the migration made already
+  const auto parts = partitions(s.url, "coin_market_raw");
+  for (const char* p : {"coin_market_raw_p2031_01", "coin_market_raw_p2031_06", "coin_market_raw_p2031_08"})
+    CHECK(has(parts, p));
+  // One page per month, January to June.
+  for (int month = 1; month <= 6; ++month) {
+    auto meta = make_meta("2031060" + std::to_string(month) + "T000000Z_usd");
+    meta.fetched_at = utc(2031, static_cast<unsigned>(month), 10);
+    meta.started_at = meta.fetched_at;
+    REQUIRE(load_one_page(s.db, meta, {make_coin("m" + std::to_string(month), "2031-06-01T00:00:00Z")}));
+  }
+  CHECK(scalar(s.url, "SELECT tableoid::regclass FROM coin_market_raw WHERE fetched_at < '2031-02-01'") ==
+        "coin_market_raw_p2031_01");
+  // Months made later keep the parent's lz4 (where this server has lz4, as Debian's does).
+  if (scalar(s.url, "SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'") == "t") {
+    CHECK(scalar(s.url, "SELECT string_agg(DISTINCT attcompression::text, ',') FROM pg_attribute a JOIN pg_inherits i "
+                        "ON a.attrelid = i.inhrelid WHERE i.inhparent = 'coin_market_raw'::regclass AND a.attname = 'body'") ==
+          "l");
+  }
+
+  PartitionPolicy policy; // coin_market kept whole; raw pages older than 60 days dropped
+  policy.raw_retention = std::chrono::hours(24 * 60); // cutoff 2031-04-16
+  const auto report = maintainer.run(policy, utc(2031, 6, 15));
+  REQUIRE(report);
+  CHECK(report->dropped == 0);
+  CHECK(report->raw_dropped >= 4);
+  CHECK(scalar(s.url, "SELECT string_agg(to_char(fetched_at, 'MM'), ',' ORDER BY fetched_at) FROM coin_market_raw") ==
+        "04,05,06");
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 6);
+  CHECK(count(s.url, "SELECT count(*) FROM etl_runs") == 6);
 }
 
 TEST_CASE("one coin over a range is pruned to its months and served by an index", "[db][partition]") {

@@ -60,16 +60,22 @@ TEST_CASE("config: leader election, partition retention and monthly credits", "[
   CHECK_FALSE(c->coin_market_retention.has_value());
   CHECK_FALSE(c->monthly_credits.has_value()); // public: no monthly quota
 
-  c = etl::config::load_config({{"LEADER_ELECTION", "off"}, {"COIN_MARKET_RETENTION", "8760h"}});
+  CHECK_FALSE(c->coin_market_raw_retention.has_value());
+
+  c = etl::config::load_config(
+      {{"LEADER_ELECTION", "off"}, {"COIN_MARKET_RETENTION", "8760h"}, {"COIN_MARKET_RAW_RETENTION", "720h"}});
   REQUIRE(c);
   CHECK_FALSE(c->leader_election);
   CHECK(c->coin_market_retention == std::chrono::hours(8760));
+  CHECK(c->coin_market_raw_retention == std::chrono::hours(720));
+  CHECK(etl::config::render_effective(*c).find("COIN_MARKET_RAW_RETENTION=720h\n") != std::string::npos);
   CHECK(etl::config::render_effective(*c).find("COIN_MARKET_RETENTION=8760h\n") != std::string::npos);
   CHECK(etl::config::render_effective(*c).find("LEADER_ELECTION=off\n") != std::string::npos);
 
-  const auto bad = etl::config::load_config({{"LEADER_ELECTION", "maybe"}, {"COIN_MARKET_RETENTION", "5s"}});
+  const auto bad = etl::config::load_config(
+      {{"LEADER_ELECTION", "maybe"}, {"COIN_MARKET_RETENTION", "5s"}, {"COIN_MARKET_RAW_RETENTION", "never"}});
   REQUIRE_FALSE(bad);
-  REQUIRE(bad.error().size() == 2);
+  REQUIRE(bad.error().size() == 3);
 
   c = etl::config::load_config({{"COINGECKO_API_KEY", "CG-abc"}});
   REQUIRE(c);
