@@ -76,6 +76,7 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   std::optional<DbError> failure; // the first error: the transaction is unusable after it
   LoadCounts counts;
   std::int64_t staged = 0;
+  std::int64_t inserted = 0; // rows the pages so far added to coin_market
   std::string copy_buffer; // one page of COPY text, reused page after page
 
   Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m, bool loaded);
