@@ -125,7 +125,9 @@ passed() { touch "$work/stage-$1.ok"; }
 stage_prerequisites() {
   bash scripts/install-deps.sh >/dev/null
   ok "build and test dependencies (scripts/install-deps.sh)"
-  local packages=(podman runc netavark aardvark-dns docker-compose debootstrap systemd python3-yaml curl)
+  # iptables: netavark sets up container networks with it ("netavark: No such file or directory"
+  # without it on a minimal host).
+  local packages=(podman runc netavark aardvark-dns iptables docker-compose debootstrap systemd python3-yaml curl)
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
   # Debian's kubernetes-client ships /usr/bin/kubectl; keep a kubectl that is already there.
   command -v kubectl >/dev/null || packages+=(kubernetes-client)
