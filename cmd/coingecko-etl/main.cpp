@@ -167,6 +167,10 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
   cmd::ShutdownPolicy policy{cfg.shutdown_timeout, [&health] { health.set_shutting_down(); }};
   const auto far_future = std::chrono::steady_clock::now() + std::chrono::hours(24 * 365);
 
+  // once/replay: an interrupted run did not do what was asked, and its exit status says so.
+  cmd::ShutdownPolicy command_policy = policy;
+  command_policy.signal_ends_successfully = false;
+  command_policy.abandoned_status = kExitFailure;
   if (cli.command == config::Command::replay) {
     return cmd::run_until_signalled(
         [&] {
@@ -176,7 +180,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
                        summary.remaining, summary.db_unavailable ? " (database unavailable)" : "");
           return summary.remaining == 0 && !summary.db_unavailable ? kExitOk : kExitFailure;
         },
-        stop, policy);
+        stop, command_policy);
   }
   if (cli.command == config::Command::once) {
     return cmd::run_until_signalled(
@@ -185,7 +189,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
           pipeline.ensure_schema(); // as `run` does: the tick then loads pages as they arrive
           return pipeline.tick(deadline) == pipeline::TickResult::success ? kExitOk : kExitFailure;
         },
-        stop, policy);
+        stop, command_policy);
   }
 
   // run: the daemon.

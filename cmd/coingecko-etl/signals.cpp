@@ -61,11 +61,11 @@ int run_until_signalled(const std::function<int()>& work, StopSignal& stop, cons
     }
     if (signalled && !done && std::chrono::steady_clock::now() >= deadline) {
       spdlog::error("shutdown timeout reached: abandoning the work in flight; unloaded snapshots stay pending on disk");
-      exit_now(0);
+      exit_now(policy.abandoned_status);
     }
   }
   worker.join();
-  return signalled ? 0 : exit_code.load();
+  return signalled && policy.signal_ends_successfully ? 0 : exit_code.load();
 }
 
 } // namespace etl::cmd

@@ -14,11 +14,17 @@ void block_shutdown_signals();
 struct ShutdownPolicy {
   std::chrono::milliseconds timeout{10'000};
   std::function<void()> on_first_signal; // e.g. mark not-ready, log
+  // The daemon (`run`): a signal is how it is meant to end, so a graceful stop exits 0.
+  // `once`/`replay` (false): the exit status says whether the work was done, so a signal that
+  // cut it short keeps the work's own status, and a timeout exits with `abandoned_status`.
+  bool signal_ends_successfully = true;
+  int abandoned_status = 0;
 };
 
 // Runs `work` on a worker thread and returns its exit code. The first signal requests stop; the
-// work then has `timeout` to finish, after which the process exits 0 at once (anything in
-// flight stays pending on disk). A second signal exits at once with status 130.
+// work then has `timeout` to finish, after which the process exits at once with
+// policy.abandoned_status (anything in flight stays pending on disk). A second signal exits at
+// once with status 130.
 int run_until_signalled(const std::function<int()>& work, StopSignal& stop, const ShutdownPolicy& policy);
 
 } // namespace etl::cmd

@@ -177,7 +177,7 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
     // The body reaches disk before anything else happens to it.
     const auto spool_start = SteadyClock::now();
     if (!marked) {
-      if (auto ok = m_spool.mark_pending(id, first_page); !ok) {
+      if (auto ok = m_spool.mark_pending(id, spool::SnapshotPlan{first_page, last_page, m_options.per_page}); !ok) {
         m_metrics.spool_write_errors.Increment();
         m_tick_report.spool.record(seconds_since(spool_start), "write_error");
         telemetry::log_event(spdlog::level::err, "cannot spool snapshot (page dropped)",
@@ -224,7 +224,7 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
     parsed_any = true;
     m_metrics.stage_duration("transform").Observe(seconds_since(transform_start));
     m_tick_report.transform.record(seconds_since(transform_start));
-    if (page == first_page) live = begin_live_load(id, *raw_path);
+    if (page == first_page) live = begin_live_load(id, *raw_path, {first_page, last_page, m_options.per_page});
     if (live && !add_live_page(*live, page, fetched->body, *parsed)) live.reset();
 
     const auto received = parsed->coins.size() + parsed->rejected.size();

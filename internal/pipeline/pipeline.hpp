@@ -96,8 +96,9 @@ private:
   LoadStatus load_snapshot(const std::string& snapshot_id);
   // The success tail shared by both load paths: acknowledge, metrics, health, one log line
   // (loaded_from: "memory" for a live load, "spool" for the raw files on disk).
+  // `missing_pages`: the snapshot has fewer pages than its sweep planned (status "partial").
   LoadStatus record_load(const std::string& snapshot_id, const db::LoadResult& committed, std::string_view status,
-                         double took, std::string_view loaded_from);
+                         std::string_view missing_pages, double took, std::string_view loaded_from);
 
   // A fresh snapshot loaded while it is fetched: each page goes into the open transaction right
   // after it is spooled and parsed (one parse per page instead of two, and the commit follows
@@ -107,10 +108,14 @@ private:
   struct LiveLoad {
     db::SnapshotLoad load;
     std::string snapshot_id;
+    spool::SnapshotPlan plan;   // what the sweep planned, as in the pending marker
     double db_seconds = 0;      // time spent in the database, reported as the load stage
     std::int64_t rejected = 0;  // coins rejected by the parser in the pages added
+    std::vector<int> pages;     // page numbers added
+    std::size_t last_page_coins = 0; // coins (valid or rejected) in the last page added
   };
-  std::optional<LiveLoad> begin_live_load(const std::string& snapshot_id, const std::filesystem::path& first_page);
+  std::optional<LiveLoad> begin_live_load(const std::string& snapshot_id, const std::filesystem::path& first_page,
+                                          const spool::SnapshotPlan& plan);
   bool add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed);
   void commit_live_load(LiveLoad& live);
   void live_load_failed(const LiveLoad& live, const db::DbError& error);

@@ -89,7 +89,9 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
   std::string body_error;
   std::int64_t bad_bodies = 0;
   std::int64_t rejected = 0;
+  std::optional<std::size_t> last_page_coins; // of the highest page, when it parsed
   for (const auto& page : pages) {
+    last_page_coins.reset();
     auto body = spool::read_file(page.path);
     if (!body) {
       m_tick_report.load.record(std::chrono::duration<double>(SteadyClock::now() - start).count(), "spool_read");
@@ -106,23 +108,38 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
       continue;
     }
     rejected += static_cast<std::int64_t>(parsed->rejected.size());
+    last_page_coins = parsed->coins.size() + parsed->rejected.size();
     if (auto ok = load->add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected.size()));
         !ok)
       return on_db_error(ok.error());
   }
 
+  // A sweep interrupted between pages (a failed page, a signal, a crash) left fewer pages than
+  // it planned: the rows that arrived load, and the snapshot says it is partial and what is missing.
+  const spool::SnapshotPlan plan = m_spool.plan(snapshot_id).value_or(spool::SnapshotPlan{});
+  std::vector<int> present;
+  for (const auto& page : pages) present.push_back(page.page);
+  const auto missing = spool::missing_pages(plan, present, last_page_coins);
+  const std::string missing_error = spool::missing_pages_error(plan, missing);
+  const std::string error = body_error.empty() ? missing_error
+                            : missing_error.empty() ? body_error
+                                                    : body_error + "; " + missing_error;
+
   const bool nothing_loadable = bad_bodies == static_cast<std::int64_t>(pages.size());
-  const std::string_view status = nothing_loadable ? "rejected" : (bad_bodies > 0 || rejected > 0) ? "partial" : "loaded";
-  auto committed = load->commit(status, body_error);
+  const std::string_view status = nothing_loadable                                     ? "rejected"
+                                  : (bad_bodies > 0 || rejected > 0 || !missing.empty()) ? "partial"
+                                                                                         : "loaded";
+  auto committed = load->commit(status, error);
   if (!committed && load->id_taken_by_another_snapshot()) return load_under_new_id();
   if (!committed) return on_db_error(committed.error());
 
   const double took = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  return record_load(snapshot_id, *committed, status, took, "spool");
+  return record_load(snapshot_id, *committed, status, missing_error, took, "spool");
 }
 
 LoadStatus Pipeline::record_load(const std::string& snapshot_id, const db::LoadResult& committed,
-                                 std::string_view status, double took, std::string_view loaded_from) {
+                                 std::string_view status, std::string_view missing_pages, double took,
+                                 std::string_view loaded_from) {
   if (auto ok = m_spool.acknowledge(snapshot_id); !ok)
     spdlog::error("snapshot {} loaded but its pending marker stays ({}); a replay will be a no-op", snapshot_id,
                   ok.error().message);
@@ -139,18 +156,23 @@ LoadStatus Pipeline::record_load(const std::string& snapshot_id, const db::LoadR
   m_metrics.rows_unchanged.Increment(static_cast<double>(c.rows_unchanged));
   m_metrics.rows_rejected.Increment(static_cast<double>(c.rows_rejected));
   m_metrics.snapshots_loaded.Increment();
+  if (!missing_pages.empty()) m_metrics.snapshots_partial.Increment();
   const auto now = std::chrono::system_clock::now();
   m_metrics.last_load_success.Set(std::chrono::duration<double>(now.time_since_epoch()).count());
   m_health.load_succeeded(now);
-  telemetry::log_event(spdlog::level::info, "snapshot loaded",
-                       {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"status", status}, {"pages", c.pages},
-                        {"coins", c.coins_received}, {"inserted", c.rows_inserted}, {"unchanged", c.rows_unchanged},
-                        {"rejected", c.rows_rejected}, {"loaded_from", loaded_from}, telemetry::duration_ms(took)});
+  telemetry::Fields fields{{"snapshot_id", snapshot_id}, {"stage", "load"}, {"status", status}, {"pages", c.pages},
+                           {"coins", c.coins_received}, {"inserted", c.rows_inserted},
+                           {"unchanged", c.rows_unchanged}, {"rejected", c.rows_rejected},
+                           {"loaded_from", loaded_from}, telemetry::duration_ms(took)};
+  if (!missing_pages.empty()) fields.emplace_back("error", missing_pages);
+  telemetry::log_event(missing_pages.empty() ? spdlog::level::info : spdlog::level::warn,
+                       missing_pages.empty() ? "snapshot loaded" : "snapshot loaded partial: pages missing", fields);
   return LoadStatus::loaded;
 }
 
 std::optional<Pipeline::LiveLoad> Pipeline::begin_live_load(const std::string& snapshot_id,
-                                                            const std::filesystem::path& first_page) {
+                                                            const std::filesystem::path& first_page,
+                                                            const spool::SnapshotPlan& plan) {
   // Never connect or migrate from inside the fetch loop (a dead database would stall fetching
   // by the connect timeout); never jump the queue: older snapshots load first, from disk.
   if (!m_schema_ready || !m_db.connected()) return std::nullopt;
@@ -165,7 +187,7 @@ std::optional<Pipeline::LiveLoad> Pipeline::begin_live_load(const std::string& s
   auto load = m_db.begin_snapshot(meta);
   const double took = std::chrono::duration<double>(SteadyClock::now() - start).count();
   if (!load || load->id_taken_by_another_snapshot()) return std::nullopt; // the queue handles both
-  return LiveLoad{std::move(*load), snapshot_id, took, 0};
+  return LiveLoad{std::move(*load), snapshot_id, plan, took, 0, {}, 0};
 }
 
 bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed) {
@@ -174,6 +196,8 @@ bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body, co
   auto ok = live.load.add_page(page, body, parsed.coins, rejected);
   live.db_seconds += std::chrono::duration<double>(SteadyClock::now() - start).count();
   live.rejected += rejected;
+  live.pages.push_back(page);
+  live.last_page_coins = parsed.coins.size() + parsed.rejected.size();
   if (!ok) live_load_failed(live, ok.error());
   return static_cast<bool>(ok);
 }
@@ -198,15 +222,18 @@ void Pipeline::live_load_failed(const LiveLoad& live, const db::DbError& e) {
 
 void Pipeline::commit_live_load(LiveLoad& live) {
   const auto start = SteadyClock::now();
-  // No page of a live load is a bad body (that abandons it), so this is the disk path's status.
-  const std::string_view status = live.rejected > 0 ? "partial" : "loaded";
-  auto committed = live.load.commit(status, "");
+  // No page of a live load is a bad body (that abandons it), so this is the disk path's status
+  // and error, from the same plan and pages.
+  const auto missing = spool::missing_pages(live.plan, live.pages, live.last_page_coins);
+  const std::string missing_error = spool::missing_pages_error(live.plan, missing);
+  const std::string_view status = live.rejected > 0 || !missing.empty() ? "partial" : "loaded";
+  auto committed = live.load.commit(status, missing_error);
   if (!committed) {
     live_load_failed(live, committed.error());
     return;
   }
   const double took = live.db_seconds + std::chrono::duration<double>(SteadyClock::now() - start).count();
-  record_load(live.snapshot_id, *committed, status, took, "memory");
+  record_load(live.snapshot_id, *committed, status, missing_error, took, "memory");
 }
 
 DrainSummary Pipeline::drain_pending(SteadyTime deadline, int min_loads) {

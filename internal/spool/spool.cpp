@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <system_error>
 #include <unordered_set>
 
@@ -63,9 +62,8 @@ std::string Spool::new_snapshot_id(SysTime started, std::string_view vs_currency
   return id;
 }
 
-tl::expected<void, FileError> Spool::mark_pending(std::string_view snapshot_id, int first_page) {
-  return write_file_atomic(m_root / "pending" / std::string(snapshot_id),
-                           first_page == 1 ? std::string() : std::to_string(first_page));
+tl::expected<void, FileError> Spool::mark_pending(std::string_view snapshot_id, const SnapshotPlan& plan) {
+  return write_file_atomic(m_root / "pending" / std::string(snapshot_id), format_plan(plan));
 }
 
 tl::expected<fs::path, FileError> Spool::write_raw_page(std::string_view snapshot_id, int page,
@@ -91,7 +89,9 @@ tl::expected<void, FileError> Spool::quarantine(std::string_view snapshot_id, st
 
 tl::expected<void, FileError> Spool::rename_pending(std::string_view snapshot_id, std::string_view new_id) {
   const auto pages = raw_pages(snapshot_id);
-  if (auto ok = mark_pending(new_id, pages.empty() ? 1 : pages.front().page); !ok) return ok;
+  // The plan moves with the pages (a damaged marker: what the pages themselves show).
+  const SnapshotPlan moved_plan = plan(snapshot_id).value_or(SnapshotPlan{pages.empty() ? 1 : pages.front().page});
+  if (auto ok = mark_pending(new_id, moved_plan); !ok) return ok;
   auto move = [](const fs::path& from, const fs::path& to) -> tl::expected<void, FileError> {
     std::error_code ec;
     fs::rename(from, to, ec);
@@ -114,6 +114,12 @@ bool Spool::is_pending(std::string_view snapshot_id) const {
   return fs::exists(m_root / "pending" / std::string(snapshot_id), ec);
 }
 
+std::optional<SnapshotPlan> Spool::plan(std::string_view snapshot_id) const {
+  auto marker = read_file(m_root / "pending" / std::string(snapshot_id));
+  if (!marker) return std::nullopt;
+  return parse_plan(*marker);
+}
+
 std::vector<std::string> Spool::pending() const {
   std::vector<std::string> ids;
   for (auto& name : list_names(m_root / "pending")) {
@@ -128,9 +134,9 @@ std::vector<RawPageRef> Spool::raw_pages(std::string_view snapshot_id) const {
   // instead of listing raw/, which holds every retained snapshot: backlog() calls this for
   // each pending snapshot on every tick.
   int first = 1;
-  if (auto marker = read_file(m_root / "pending" / std::string(snapshot_id)); marker && !marker->empty()) {
-    const auto [end, ec] = std::from_chars(marker->data(), marker->data() + marker->size(), first);
-    if (ec != std::errc() || end != marker->data() + marker->size() || first < 1) first = 0; // damaged: list
+  if (auto marker = read_file(m_root / "pending" / std::string(snapshot_id))) {
+    const auto parsed = parse_plan(*marker);
+    first = parsed ? parsed->first_page : 0; // damaged: list
   }
   std::vector<RawPageRef> pages;
   for (int page = std::max(first, 1); first > 0; ++page) {

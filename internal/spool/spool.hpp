@@ -6,6 +6,7 @@
 // so it cannot block the backlog behind it. Single-threaded use (the polling thread).
 #include "spool/atomic_file.hpp"
 #include "spool/naming.hpp"
+#include "spool/snapshot_plan.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -49,9 +50,10 @@ public:
   // A fresh snapshot id for (fetch start, currency), unique within this spool.
   std::string new_snapshot_id(SysTime started, std::string_view vs_currency) const;
 
-  // `first_page` is the snapshot's first API page (a rolling sweep starts mid-market); the
-  // marker records it so raw_pages() finds the pages without listing raw/.
-  tl::expected<void, FileError> mark_pending(std::string_view snapshot_id, int first_page = 1);
+  // The marker records what the sweep planned for this snapshot: its first API page (a rolling
+  // sweep starts mid-market, and raw_pages() finds the pages from there without listing raw/),
+  // its last page and PER_PAGE, so a load can tell a complete snapshot from an interrupted one.
+  tl::expected<void, FileError> mark_pending(std::string_view snapshot_id, const SnapshotPlan& plan = {});
   tl::expected<std::filesystem::path, FileError> write_raw_page(std::string_view snapshot_id, int page,
                                                                 std::string_view body);
   tl::expected<AtomicFile, FileError> create_processed(std::string_view snapshot_id);
@@ -64,6 +66,9 @@ public:
   tl::expected<void, FileError> rename_pending(std::string_view snapshot_id, std::string_view new_id);
 
   [[nodiscard]] bool is_pending(std::string_view snapshot_id) const;
+  // What the pending marker says was planned; nullopt when the snapshot is not pending or its
+  // marker is damaged.
+  [[nodiscard]] std::optional<SnapshotPlan> plan(std::string_view snapshot_id) const;
   [[nodiscard]] std::vector<std::string> pending() const; // oldest first
   // The snapshot's raw pages by page number. Pages of one snapshot are consecutive but need not
   // start at 1 (a rolling sweep's window, e.g. p013..p024).

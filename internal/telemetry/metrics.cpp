@@ -146,6 +146,9 @@ struct Metrics::Families {
                                          "kind", kBodyKinds)),
         snapshots_loaded(
             counter(r, "snapshots_loaded_total", "Snapshots committed to PostgreSQL.")),
+        snapshots_partial(counter(r, "snapshots_partial_total",
+                                  "Snapshots committed with fewer pages than the sweep planned "
+                                  "(etl_runs.status partial; the missing pages in etl_runs.error).")),
         load_errors(labelled_counter(r, "load_errors_total", "Snapshot loads that failed, by kind.",
                                      "kind", kLoadErrorKinds)),
         snapshots_pending(
@@ -193,6 +196,7 @@ struct Metrics::Families {
   prometheus::Counter& rows_rejected;
   Labelled<prometheus::Counter> bodies_rejected;
   prometheus::Counter& snapshots_loaded;
+  prometheus::Counter& snapshots_partial;
   Labelled<prometheus::Counter> load_errors;
   prometheus::Gauge& snapshots_pending;
   prometheus::Gauge& pending_bytes;
@@ -216,6 +220,7 @@ Metrics::Metrics(const BuildInfo& build)
       http_retries(m_families->http_retries), coins_received(m_families->coins_received),
       rows_inserted(m_families->rows_inserted), rows_unchanged(m_families->rows_unchanged),
       rows_rejected(m_families->rows_rejected), snapshots_loaded(m_families->snapshots_loaded),
+      snapshots_partial(m_families->snapshots_partial),
       snapshots_pending(m_families->snapshots_pending), pending_bytes(m_families->pending_bytes),
       oldest_pending_age(m_families->oldest_pending_age),
       snapshots_dropped(m_families->snapshots_dropped),

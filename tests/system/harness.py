@@ -42,6 +42,14 @@ def time_scale():
     return float(os.environ.get("ETL_TEST_TIME_SCALE", "1"))
 
 
+def scaled(seconds):
+    """`seconds` stretched by time_scale(): a latency bound, or the slack a check allows on top
+    of a timer the daemon enforces itself (e.g. `3 + scaled(0.5)` for SHUTDOWN_TIMEOUT=3s).
+    Unchanged in the plain build. (wait_until, wait_ready, wait_exit and run_to_exit already
+    scale their timeouts: pass those the plain-build value.)"""
+    return seconds * time_scale()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,6 +61,11 @@ def fixture(name):
 
 
 def wait_until(predicate, timeout, what, interval=0.1):
+    """Polls predicate() until it returns a true value (returned) or `timeout` seconds pass (a
+    failure). `timeout` is how long the plain build may need; it is multiplied by time_scale()
+    here, so sanitizer builds get the same margin. A timeout only bounds how long to wait for
+    something that must happen: never assert on how long the wait took through it."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -181,6 +194,8 @@ class Daemon:
         return self
 
     def run_to_exit(self, timeout=60):
+        """Starts the command and waits for its exit code; `timeout` is scaled like wait_until's."""
+        timeout = scaled(timeout)
         self.start()
         try:
             return self.proc.wait(timeout=timeout)
@@ -203,6 +218,9 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def wait_exit(self, timeout):
+        """The exit code; `timeout` (scaled like wait_until's) only bounds the wait: measure a
+        shutdown's latency yourself and check it against SHUTDOWN_TIMEOUT + scaled(slack)."""
+        timeout = scaled(timeout)
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -35,7 +35,10 @@ def main():
         fake.script(["status 429 retry-after=2 body=json"])
         d, code, took = once(db, fake)
         h.check(code == 0, "429 with Retry-After then 200: `once` exits 0")
-        h.check(1.8 <= took <= 8, f"Retry-After: 2 waits about 2 s (took {took:.2f}s)")
+        # The 2 s wait is the daemon's own timer; the rest (start-up, fetch, load) is slower
+        # under sanitizers.
+        most = 2 + h.scaled(6)
+        h.check(1.8 <= took <= most, f"Retry-After: 2 waits about 2 s (took {took:.2f}s, at most {most:g}s)")
         h.check(db.scalar("SELECT count(*) FROM etl_runs") == "2", "the retried snapshot is recorded")
         d.cleanup()
 
@@ -55,7 +58,8 @@ def main():
         code = d.wait_exit(timeout=6)
         took = time.monotonic() - started
         h.check(code == 0, f"SIGTERM during a stalled fetch exits 0 (got {code})")
-        h.check(took < 3.5, f"...within SHUTDOWN_TIMEOUT=3s ({took:.2f}s)")
+        limit = 3 + h.scaled(0.5)
+        h.check(took < limit, f"...within SHUTDOWN_TIMEOUT=3s ({took:.2f}s < {limit:g}s)")
         leftovers = []
         for sub in ("raw", "processed", "pending"):
             p = os.path.join(d.data_dir, sub)

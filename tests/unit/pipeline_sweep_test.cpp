@@ -146,7 +146,7 @@ TEST_CASE("spool: a rolling window's pages are found from their first page", "[s
   REQUIRE(spool);
   const auto t = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} + std::chrono::hours{14};
   const std::string id = spool->new_snapshot_id(t, "usd");
-  REQUIRE(spool->mark_pending(id, 12));
+  REQUIRE(spool->mark_pending(id, etl::spool::SnapshotPlan{12, 14, 100}));
   for (int page = 12; page <= 14; ++page) REQUIRE(spool->write_raw_page(id, page, "[" + std::to_string(page) + "]"));
   CHECK(fs::exists(dir / "raw" / (id + "_p012.json"))); // the real API page number
   auto pages = spool->raw_pages(id);

@@ -140,7 +140,7 @@ TEST_CASE("a pending snapshot can move to a new id with all its files", "[spool]
   auto spool = Spool::open(dir.path);
   REQUIRE(spool);
   const std::string id = spool->new_snapshot_id(at_hour(6), "usd");
-  REQUIRE(spool->mark_pending(id));
+  REQUIRE(spool->mark_pending(id, SnapshotPlan{1, 4, 250}));
   REQUIRE(spool->write_raw_page(id, 1, "[1]"));
   REQUIRE(spool->write_raw_page(id, 2, "[2]"));
   REQUIRE(write_file_atomic(spool->processed_dir() / processed_filename(id), "{}"));
@@ -151,6 +151,11 @@ TEST_CASE("a pending snapshot can move to a new id with all its files", "[spool]
   REQUIRE(pages.size() == 2);
   CHECK(read_file(pages[1].path).value() == "[2]");
   CHECK(spool->raw_pages(id).empty());
+  // What the sweep planned moves too: the renamed snapshot is still known to lack pages 3-4.
+  const auto plan = spool->plan(moved);
+  REQUIRE(plan);
+  CHECK(plan->last_page == 4);
+  CHECK(plan->per_page == 250);
   CHECK(fs::exists(spool->processed_dir() / processed_filename(moved)));
   CHECK_FALSE(fs::exists(spool->processed_dir() / processed_filename(id)));
 }

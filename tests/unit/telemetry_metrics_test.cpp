@@ -80,6 +80,7 @@ TEST_CASE("every family is exposed at zero before the first event", "[telemetry]
            "coingecko_etl_bodies_rejected_total{kind=\"html\"} 0",
            "coingecko_etl_bodies_rejected_total{kind=\"not_array\"} 0",
            "coingecko_etl_snapshots_loaded_total 0",
+           "coingecko_etl_snapshots_partial_total 0",
            "coingecko_etl_load_errors_total{kind=\"unavailable\"} 0",
            "coingecko_etl_load_errors_total{kind=\"rejected\"} 0",
            "coingecko_etl_load_errors_total{kind=\"internal\"} 0",
