@@ -3,6 +3,7 @@
 #include "db/leader_lock.hpp"
 #include "db_test_support.hpp"
 
+#include <chrono>
 #include <random>
 #include <thread>
 
@@ -18,6 +19,20 @@ int holder_pid(const std::string& url, std::int64_t key) {
   const std::string sql = "SELECT coalesce(max(pid), 0) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
                           "((classid::bigint << 32) | objid::bigint) = " + std::to_string(key);
   return std::stoi(scalar(url, sql));
+}
+
+// pg_terminate_backend only signals the backend. True once it has exited: its session (and
+// with it the advisory lock) is gone. Generous: a loaded machine may take a while.
+bool backend_gone(const std::string& url, int pid) {
+  const std::string p = std::to_string(pid);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (scalar(url, "SELECT (SELECT count(*) FROM pg_stat_activity WHERE pid = " + p +
+                        ") + (SELECT count(*) FROM pg_locks WHERE pid = " + p + ")") == "0")
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 } // namespace
@@ -63,6 +78,7 @@ TEST_CASE("leader lock: a terminated lock session loses leadership; the standby 
   REQUIRE_FALSE(b.refresh().value().leader);
 
   CHECK(scalar(url, "SELECT pg_terminate_backend(" + std::to_string(sa->backend_pid) + ")") == "t");
+  REQUIRE(backend_gone(url, sa->backend_pid));
   // The server releases the lock when the session ends; the standby gets it on its next try.
   bool taken = false;
   for (int i = 0; i < 50 && !taken; ++i) {
@@ -86,7 +102,9 @@ TEST_CASE("leader lock: a terminated session with no rival re-acquires at once",
   REQUIRE(sa);
   REQUIRE(sa->leader);
   CHECK(scalar(url, "SELECT pg_terminate_backend(" + std::to_string(sa->backend_pid) + ")") == "t");
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Once the session is gone (not after a fixed sleep): otherwise a still-running backend would
+  // answer the liveness check and the "re-acquired" lock would be the old session's.
+  REQUIRE(backend_gone(url, sa->backend_pid));
   const auto again = a.refresh();
   REQUIRE(again);
   CHECK(again->leader);

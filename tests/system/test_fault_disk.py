@@ -94,8 +94,15 @@ def disk_full(fake):
         h.wait_until(lambda: loaded(db) >= before + 2, 20, "loads after space returns")
         h.check(True, "DATA_DIR full: loads resume once space returns")
         no_partial(db, d, "after the disk-full episode")
-        tmp = [n for sub in ("raw", "processed", "pending") for n in os.listdir(os.path.join(d.data_dir, sub))
-               if n.startswith(".tmp")]
+        # The daemon keeps spooling: a write in progress has a .tmp file of its own (random
+        # suffix). A leftover is one still there after another tick has loaded.
+        def tmp_files():
+            return {f"{sub}/{n}" for sub in ("raw", "processed", "pending")
+                    for n in os.listdir(os.path.join(d.data_dir, sub)) if n.startswith(".tmp")}
+        seen = tmp_files()
+        now = loaded(db)
+        h.wait_until(lambda: loaded(db) > now, 20, "one more load")
+        tmp = sorted(seen & tmp_files())
         h.check(not tmp, f"DATA_DIR full: failed writes leave no temporary files ({tmp[:3]})")
         bad = h.json_files_unparseable(d.data_dir)
         h.check(not bad, f"DATA_DIR full: every file under a final name parses ({bad[:3]})")

@@ -16,12 +16,16 @@ def main():
         for attempt in range(5):  # both fetches must fall inside one second
             db = h.Database(f"system_id_collision_{attempt}")
             h.check(h.Daemon(db, fake, command="migrate").run_to_exit(timeout=60) == 0, "schema migrated")
-            time.sleep(1.0 - (time.time() % 1.0) + 0.02)
+            # Start at a different point of the second each time: the two ticks begin a start-up
+            # time after this, and a start-up time (several times longer under sanitizers) that
+            # always ends near a second boundary would split the pair on every attempt.
+            offset = (0.02 + 0.37 * attempt) % 1.0
+            time.sleep(1.0 - (time.time() % 1.0) + offset)
             pair = [h.Daemon(db, fake, command="once"), h.Daemon(db, fake, command="once")]
             runs += pair
             for d in pair:
                 d.start()
-            codes = [d.proc.wait(timeout=60) for d in pair]
+            codes = [d.proc.wait(timeout=h.scaled(60)) for d in pair]
             h.check(codes == [0, 0], f"both `once` runs exit 0 {codes}")
             if any("already used by another poll" in d.output() for d in pair):
                 break
