@@ -38,7 +38,7 @@ ALLOWED = {
     "coingecko_etl_wait_seconds_total": ("cause", {"rate_limit", "retry_after", "backoff", "other"}),
     "coingecko_etl_bodies_rejected_total": ("kind", {"empty", "html", "not_json", "truncated", "error_object",
                                                      "not_array", "other"}),
-    "coingecko_etl_load_errors_total": ("kind", {"unavailable", "rejected", "internal", "other"}),
+    "coingecko_etl_load_errors_total": ("kind", {"unavailable", "rejected", "refused", "internal", "other"}),
 }
 BUCKETS = {"0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "+Inf"}
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')

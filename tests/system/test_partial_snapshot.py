@@ -34,9 +34,9 @@ def interrupted_once(db):
     daemon = None
     try:
         once.start()
-        h.wait_until(lambda: len(fake.requests()) >= 3, 60 * h.time_scale(), "`once` to ask for page 3")
+        h.wait_until(lambda: len(fake.requests()) >= 3, 60, "`once` to ask for page 3")
         once.signal(signal.SIGTERM)
-        code = once.wait_exit(30 * h.time_scale())
+        code = once.wait_exit(30)
         h.check(code == 1, f"`once` stopped between pages exits 1: not fully loaded (got {code})")
         pending = h.pending_snapshots(once.data_dir)
         h.check(len(pending) == 1, f"the interrupted snapshot stays pending ({pending})")
@@ -46,7 +46,7 @@ def interrupted_once(db):
 
         # The next start: its first tick fetches a whole new snapshot and loads the backlog.
         daemon = h.Daemon(db, fake, extra_env=ENV, workdir=once.workdir).start()
-        h.wait_until(lambda: len(runs(db)) >= 2, 60 * h.time_scale(), "the backlog and a fresh snapshot to load")
+        h.wait_until(lambda: len(runs(db)) >= 2, 60, "the backlog and a fresh snapshot to load")
         rows = runs(db)
         h.check(rows[0][:4] == [sid, "partial", "2", "500"],
                 f"the interrupted snapshot is recorded as partial with its 2 pages and 500 coins ({rows[0]})")
@@ -55,12 +55,12 @@ def interrupted_once(db):
                 f"every later snapshot is complete and loaded ({rows[1:]})")
         # The counter moves just after the commit that made the rows visible: wait for it.
         partial = h.wait_until(lambda: h.metric(daemon, "coingecko_etl_snapshots_partial_total"),
-                               30 * h.time_scale(), "the partial snapshot to be counted")
+                               30, "the partial snapshot to be counted")
         h.check(partial == 1, f"coingecko_etl_snapshots_partial_total counts it once ({partial:g})")
         daemon.signal(signal.SIGTERM)
-        h.check(daemon.wait_exit(30 * h.time_scale()) == 0, "the daemon stops with 0")
+        h.check(daemon.wait_exit(30) == 0, "the daemon stops with 0")
         replay = h.Daemon(db, fake, command="replay", extra_env=ENV, workdir=once.workdir)
-        h.check(replay.run_to_exit(timeout=60 * h.time_scale()) == 0, "replay of anything left exits 0")
+        h.check(replay.run_to_exit(timeout=60) == 0, "replay of anything left exits 0")
         problems = h.db_consistency_problems(db) + h.spool_vs_db_problems(db, once.data_dir)
         h.check(not problems, f"every coin that arrived is stored once ({problems[:3]})")
     finally:
@@ -75,19 +75,19 @@ def failed_page(db):
     fake.script(["ok", "status 500"])  # the first tick's page 2 fails; every later request is served
     d = h.Daemon(db, fake, extra_env={**ENV, "LOG_FORMAT": "json"}).start()
     try:
-        h.wait_until(lambda: len(runs(db)) >= 2, 60 * h.time_scale(), "two snapshots to load")
+        h.wait_until(lambda: len(runs(db)) >= 2, 60, "two snapshots to load")
         rows = runs(db)
         h.check(rows[0][1:4] == ["partial", "1", "250"],
                 f"the snapshot whose page 2 failed holds page 1 and is partial ({rows[0]})")
         h.check(rows[0][4].startswith("missing pages 2-4 of 1-4"), f"etl_runs.error names pages 2-4 ({rows[0][4]!r})")
         h.check(rows[1][1:5] == ["loaded", "4", "1000", ""], f"the next tick's snapshot is complete ({rows[1]})")
-        partial = h.wait_until(lambda: h.metric(d, "coingecko_etl_snapshots_partial_total"), 30 * h.time_scale(),
+        partial = h.wait_until(lambda: h.metric(d, "coingecko_etl_snapshots_partial_total"), 30,
                                "the partial snapshot to be counted")
         h.check(partial == 1, f"one partial snapshot counted ({partial:g})")
-        h.wait_until(lambda: h.metric(d, "coingecko_etl_ticks_total", 'result="partial"') >= 1, 30 * h.time_scale(),
+        h.wait_until(lambda: h.metric(d, "coingecko_etl_ticks_total", 'result="partial"') >= 1, 30,
                      "the first tick to be counted as partial")
         h.check(True, "the first tick counts as partial")
-        h.wait_until(lambda: '"snapshot loaded partial: pages missing"' in d.output(), 30 * h.time_scale(),
+        h.wait_until(lambda: '"snapshot loaded partial: pages missing"' in d.output(), 30,
                      "a warning that names the partial snapshot")
         h.check(True, "a warning names the partial snapshot")
     finally:
