@@ -19,14 +19,17 @@ namespace etl::db {
 struct DbError {
   enum class Kind {
     unavailable, // connection lost/refused, resources, operator intervention: retry later
-    rejected,    // the data was refused (SQLSTATE class 22/23/42...): retrying will not help
-    internal,    // anything else
+    rejected,    // the data was refused (SQLSTATE class 22, 23, 54): retrying will not help
+    refused,     // the server refused the operation, not the data: read-only (a failover to a
+                 // standby), privileges, missing objects, lock timeouts (any other SQLSTATE):
+                 // an operator can fix it, so the snapshot waits and is retried
+    internal,    // no SQLSTATE (a client-side failure)
   };
   Kind kind;
   std::string sqlstate; // "" when none
   std::string message;  // secrets removed
 };
-std::string_view to_string(DbError::Kind kind) noexcept; // "unavailable", "rejected", "internal"
+std::string_view to_string(DbError::Kind kind) noexcept; // "unavailable", "rejected", "refused", "internal"
 
 struct SnapshotMeta {
   std::string snapshot_id; // e.g. 20261122T140000Z_usd

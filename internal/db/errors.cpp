@@ -14,6 +14,7 @@ std::string_view to_string(DbError::Kind kind) noexcept {
   switch (kind) {
   case DbError::Kind::unavailable: return "unavailable";
   case DbError::Kind::rejected: return "rejected";
+  case DbError::Kind::refused: return "refused";
   case DbError::Kind::internal: return "internal";
   }
   return "internal";
@@ -24,18 +25,21 @@ std::string_view to_string(DbError::Kind kind) noexcept {
 namespace etl::db::detail {
 namespace {
 
-// By SQLSTATE class (the first two characters). Connection, resource, operator-intervention,
-// system and transaction-rollback errors are about the server's state, not our data: a later
-// attempt can succeed. Data, integrity, syntax/undefined-object and program-limit errors will
-// fail the same way every time.
+// By SQLSTATE class (the first two characters); the table is in docs/RELIABILITY.md.
+// Connection, resource, operator-intervention, system and transaction-rollback errors are about
+// the server's state: a later attempt can succeed. Only data exceptions, integrity violations
+// and program limits (an index row too large for a value) are caused by the data itself, the
+// same way every time: only those may condemn a snapshot. Everything else (read-only
+// transaction after a failover, insufficient privilege, an undefined table, a lock timeout...)
+// is the server refusing the operation, which an operator can fix: never a reason to quarantine.
 DbError::Kind kind_of_sqlstate(std::string_view sqlstate) noexcept {
   if (sqlstate.size() < 2) return DbError::Kind::internal;
   const std::string_view cls = sqlstate.substr(0, 2);
   for (std::string_view c : {"08", "40", "53", "57", "58"})
     if (cls == c) return DbError::Kind::unavailable;
-  for (std::string_view c : {"22", "23", "42", "54"})
+  for (std::string_view c : {"22", "23", "54"})
     if (cls == c) return DbError::Kind::rejected;
-  return DbError::Kind::internal;
+  return DbError::Kind::refused;
 }
 
 std::string clean_message(std::string_view what_failed, std::string_view detail,

@@ -4,6 +4,7 @@
 #include "market/processed_json.hpp"
 #include "telemetry/logging.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 
@@ -296,7 +297,10 @@ TickResult Pipeline::tick(SteadyTime deadline) {
   bool all_complete = true;
   for (const auto& f : fetched) {
     if (f.snapshot_id.empty() || !f.complete) all_complete = false;
-    if (!f.snapshot_id.empty() && !m_spool.is_pending(f.snapshot_id)) ++loaded;
+    // Left the queue, and not by quarantine: its rows are in PostgreSQL.
+    const bool quarantined = std::find(drain.not_loaded.begin(), drain.not_loaded.end(), f.snapshot_id) !=
+                             drain.not_loaded.end();
+    if (!f.snapshot_id.empty() && !quarantined && !m_spool.is_pending(f.snapshot_id)) ++loaded;
   }
   TickResult result = TickResult::failed;
   if (loaded > 0) result = (loaded == wanted && all_complete) ? TickResult::success : TickResult::partial;
@@ -314,7 +318,8 @@ TickResult Pipeline::tick(SteadyTime deadline) {
   telemetry::log_event(spdlog::level::info, "tick " + std::string(to_string(result)),
                        {{"result", to_string(result)}, {"loaded", loaded}, {"wanted", wanted},
                         {"backlog", drain.remaining},
-                        {"database", drain.db_unavailable ? "unavailable" : "ok"}, telemetry::duration_ms(took)});
+                        {"database", drain.db_unavailable ? "unavailable" : drain.db_refused ? "refusing" : "ok"},
+                        telemetry::duration_ms(took)});
   return result;
 }
 

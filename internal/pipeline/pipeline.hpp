@@ -51,13 +51,16 @@ enum class TickResult { success, partial, failed, standby };
 std::string_view to_string(TickResult r) noexcept; // metric label values
 
 // What happened to one snapshot's load.
-enum class LoadStatus { loaded, already_loaded, quarantined, db_unavailable, spool_error, skipped };
+// db_refused: the server refused the operation, not the data (read-only, privileges...).
+enum class LoadStatus { loaded, already_loaded, quarantined, db_unavailable, db_refused, spool_error, skipped };
 
 struct DrainSummary {
   int loaded = 0;
   int quarantined = 0;
   bool db_unavailable = false;
+  bool db_refused = false; // loads stopped (or are backing off) because the server refuses them
   int remaining = 0;
+  std::vector<std::string> not_loaded; // attempted but quarantined: their data is not in PostgreSQL
 };
 
 class Pipeline {
@@ -94,6 +97,7 @@ private:
   bool refresh_leadership();
   void maintain_partitions();
   LoadStatus load_snapshot(const std::string& snapshot_id);
+  LoadStatus load_refused(const std::string& snapshot_id, const db::DbError& error, double took);
   // The success tail shared by both load paths: acknowledge, metrics, health, one log line
   // (loaded_from: "memory" for a live load, "spool" for the raw files on disk).
   // `missing_pages`: the snapshot has fewer pages than its sweep planned (status "partial").
@@ -138,6 +142,11 @@ private:
   std::optional<bool> m_was_leader; // unknown before the first refresh
   std::string m_leader_problem;     // logged once per streak
   std::optional<SteadyTime> m_partitions_next; // when maintenance is due (unset: now)
+  // Loads refused by the server (not the data) back off: 1 s, 2 s, 4 s ... up to a minute
+  // between attempts, so a read-only database is not hammered, yet recovery is noticed soon.
+  int m_refused_streak = 0;
+  std::optional<SteadyTime> m_load_not_before;
+  std::string m_refused_problem; // logged once per streak
 };
 
 } // namespace etl::pipeline

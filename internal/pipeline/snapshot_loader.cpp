@@ -44,9 +44,21 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
     m_metrics.load_errors(kind).Increment();
     m_metrics.stage_duration("load").Observe(took);
     m_tick_report.load.record(took, kind);
+    // The database refused this snapshot's data: retrying cannot help, and it must not block
+    // the snapshots queued behind it. Its files stay on disk under quarantine/ for a human.
+    if (e.kind == db::DbError::Kind::rejected) {
+      const std::string reason = std::string(kind) + " (SQLSTATE " + e.sqlstate + "): " + e.message;
+      telemetry::log_event(spdlog::level::err, "snapshot quarantined",
+                           {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"error_kind", kind},
+                            {"sqlstate", e.sqlstate}, telemetry::duration_ms(took), {"error", e.message}});
+      m_metrics.snapshots_quarantined.Increment();
+      if (auto ok = m_spool.quarantine(snapshot_id, reason); !ok)
+        spdlog::error("cannot quarantine {}: {}", snapshot_id, ok.error().message);
+      return LoadStatus::quarantined;
+    }
     // A connection that died mid-COPY can surface as a plain libpq write error with no SQLSTATE
     // ("internal"); with the connection gone it is an outage, not a poison snapshot.
-    if (e.kind == db::DbError::Kind::unavailable || !m_db.connected()) {
+    if (e.kind == db::DbError::Kind::unavailable || (e.kind == db::DbError::Kind::internal && !m_db.connected())) {
       m_metrics.db_up.Set(0);
       m_health.set_db_up(false);
       telemetry::log_event(spdlog::level::warn, "load deferred: database unavailable",
@@ -54,15 +66,7 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
                             telemetry::duration_ms(took), {"error", e.message}});
       return LoadStatus::db_unavailable;
     }
-    // The database refused this snapshot's data: retrying cannot help, and it must not block
-    // the snapshots queued behind it. Its files stay on disk under quarantine/ for a human.
-    const std::string reason = std::string(kind) + " (SQLSTATE " + e.sqlstate + "): " + e.message;
-    telemetry::log_event(spdlog::level::err, "snapshot quarantined",
-                         {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"error_kind", kind},
-                          {"sqlstate", e.sqlstate}, telemetry::duration_ms(took), {"error", e.message}});
-    if (auto ok = m_spool.quarantine(snapshot_id, reason); !ok)
-      spdlog::error("cannot quarantine {}: {}", snapshot_id, ok.error().message);
-    return LoadStatus::quarantined;
+    return load_refused(snapshot_id, e, took);
   };
 
   auto load = m_db.begin_snapshot(meta);
@@ -137,12 +141,38 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
   return record_load(snapshot_id, *committed, status, missing_error, took, "spool");
 }
 
+LoadStatus Pipeline::load_refused(const std::string& snapshot_id, const db::DbError& e, double took) {
+  // The server is reachable but refuses the operation (read-only after a failover, a revoked
+  // privilege, a missing table, a lock timeout) or the client failed: not this snapshot's data.
+  // It stays pending, readiness says why, and loads back off until an attempt succeeds.
+  const auto kind = db::to_string(e.kind);
+  const std::string problem = std::string(kind) + (e.sqlstate.empty() ? "" : " (SQLSTATE " + e.sqlstate + ")") +
+                              ": " + e.message;
+  m_health.set_db_problem(problem);
+  m_db.disconnect(); // the next attempt opens a new session (after a failover: the new primary)
+  m_refused_streak = std::min(m_refused_streak + 1, 7);
+  m_load_not_before = SteadyClock::now() + std::min(std::chrono::seconds(1LL << (m_refused_streak - 1)),
+                                                    std::chrono::seconds(60));
+  const bool new_problem = e.sqlstate + e.message != m_refused_problem;
+  m_refused_problem = e.sqlstate + e.message;
+  telemetry::log_event(new_problem ? spdlog::level::err : spdlog::level::debug,
+                       "load deferred: the database refuses it; the snapshot stays pending",
+                       {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"error_kind", kind},
+                        {"sqlstate", e.sqlstate}, {"attempt", m_refused_streak}, telemetry::duration_ms(took),
+                        {"error", e.message}});
+  return LoadStatus::db_refused;
+}
+
 LoadStatus Pipeline::record_load(const std::string& snapshot_id, const db::LoadResult& committed,
                                  std::string_view status, std::string_view missing_pages, double took,
                                  std::string_view loaded_from) {
   if (auto ok = m_spool.acknowledge(snapshot_id); !ok)
     spdlog::error("snapshot {} loaded but its pending marker stays ({}); a replay will be a no-op", snapshot_id,
                   ok.error().message);
+  if (m_refused_streak > 0) spdlog::info("the database accepts loads again");
+  m_refused_streak = 0;
+  m_load_not_before.reset();
+  m_refused_problem.clear();
   const auto& c = committed.counts;
   m_metrics.stage_duration("load").Observe(took);
   m_tick_report.load.record(took);
@@ -203,10 +233,16 @@ bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body, co
 }
 
 void Pipeline::live_load_failed(const LiveLoad& live, const db::DbError& e) {
-  // An outage is reported here, as the disk path would (the queue's retry may then succeed
-  // quietly). Any other error is left for the disk path to meet again and report once, with
-  // the quarantine decision it owns.
-  if (e.kind == db::DbError::Kind::unavailable || !m_db.connected()) {
+  // An outage or a refusal is reported here, as the disk path would (the queue's retry may then
+  // succeed quietly, or back off). Any other error is left for the disk path to meet again and
+  // report once, with the quarantine decision it owns.
+  if (e.kind == db::DbError::Kind::refused) {
+    m_metrics.load_errors(db::to_string(e.kind)).Increment();
+    m_tick_report.load.record(live.db_seconds, db::to_string(e.kind));
+    load_refused(live.snapshot_id, e, live.db_seconds);
+    return;
+  }
+  if (e.kind == db::DbError::Kind::unavailable || (e.kind == db::DbError::Kind::internal && !m_db.connected())) {
     const auto kind = db::to_string(e.kind);
     m_metrics.load_errors(kind).Increment();
     m_tick_report.load.record(live.db_seconds, kind);
@@ -247,17 +283,24 @@ DrainSummary Pipeline::drain_pending(SteadyTime deadline, int min_loads) {
     summary.db_unavailable = true;
     return summary;
   }
+  if (m_load_not_before && SteadyClock::now() < *m_load_not_before) { // backing off a refusal
+    summary.db_refused = true;
+    return summary;
+  }
   int attempts = 0;
   for (const auto& id : ids) {
     if (m_stop.stop_requested() || (attempts >= min_loads && SteadyClock::now() >= deadline)) break;
     ++attempts;
     const LoadStatus status = load_snapshot(id);
-    if (status == LoadStatus::db_unavailable) {
-      summary.db_unavailable = true;
+    if (status == LoadStatus::db_unavailable || status == LoadStatus::db_refused) {
+      (status == LoadStatus::db_unavailable ? summary.db_unavailable : summary.db_refused) = true;
       break;
     }
     if (status == LoadStatus::loaded || status == LoadStatus::already_loaded) ++summary.loaded;
-    if (status == LoadStatus::quarantined) ++summary.quarantined;
+    if (status == LoadStatus::quarantined) {
+      ++summary.quarantined;
+      summary.not_loaded.push_back(id);
+    }
     if (status != LoadStatus::spool_error) --summary.remaining;
   }
   return summary;

@@ -208,8 +208,11 @@ std::vector<Dropped> Spool::enforce_bounds(std::uint64_t max_bytes, std::chrono:
 }
 
 std::size_t Spool::purge_acknowledged(std::chrono::seconds retention, SysTime now) {
+  // Pending snapshots are not in PostgreSQL yet, and quarantined ones never will be: their
+  // files are the only copy of that data, kept until a human deletes them.
   std::unordered_set<std::string> keep;
   for (auto& id : pending()) keep.insert(std::move(id));
+  for (auto& id : list_names(m_root / "quarantine")) keep.insert(std::move(id));
   std::size_t removed = 0;
   auto purge_dir = [&](const fs::path& dir, auto&& snapshot_of) {
     for (const auto& name : list_names(dir)) {

@@ -78,8 +78,8 @@ public:
   // Drops pending snapshots (oldest first) until the backlog fits max_bytes, and any older than
   // max_age. Returns what was dropped, for counting and loud logging.
   std::vector<Dropped> enforce_bounds(std::uint64_t max_bytes, std::chrono::seconds max_age, SysTime now);
-  // Deletes raw/processed files of snapshots that are no longer pending and older than
-  // `retention`. Returns the number of files removed.
+  // Deletes raw/processed files of snapshots that were loaded (neither pending nor quarantined)
+  // and are older than `retention`. Returns the number of files removed.
   std::size_t purge_acknowledged(std::chrono::seconds retention, SysTime now);
 
 private:

@@ -32,9 +32,15 @@ void HealthState::set_db_up(bool up) {
   m_state.db_up = up;
 }
 
+void HealthState::set_db_problem(std::optional<std::string> problem) {
+  std::lock_guard lock(m_mutex);
+  m_state.db_problem = std::move(problem);
+}
+
 void HealthState::load_succeeded(SysTime now) {
   std::lock_guard lock(m_mutex);
   m_state.last_load_success = now;
+  m_state.db_problem.reset();
 }
 
 void HealthState::set_fetch_problem(std::optional<std::string> problem) {
@@ -79,7 +85,8 @@ Readiness evaluate_readiness(const HealthSnapshot& s, SysTime now, const Readine
   if (!s.role.empty()) r.checks.push_back(Check{"role", true, s.role}); // informative, never fails
 
   add("shutdown", !s.shutting_down, "shutting down");
-  add("database", s.db_up, "database unreachable");
+  add("database", s.db_up && !s.db_problem,
+      s.db_up && s.db_problem ? "database refuses loads: " + *s.db_problem : "database unreachable");
   add("first_load", standby || s.last_load_success.has_value(), "no snapshot loaded yet");
 
   // A clock stepped backwards gives a negative age: treat the load as fresh, not stale.

@@ -17,6 +17,9 @@ struct HealthSnapshot {
   SysTime last_heartbeat{};        // the loop's last sign of life
   bool shutting_down = false;
   bool db_up = false;
+  // The database is reachable but refuses loads (read-only, privileges, missing objects...):
+  // e.g. "refused (SQLSTATE 25006): cannot execute INSERT in a read-only transaction".
+  std::optional<std::string> db_problem;
   std::optional<SysTime> last_load_success;
   std::optional<std::string> fetch_problem; // e.g. "unauthorized: HTTP 401" (streak, cleared on success)
   std::int64_t pending_snapshots = 0;
@@ -34,6 +37,7 @@ public:
   void heartbeat(SysTime now);
   void set_shutting_down();
   void set_db_up(bool up);
+  void set_db_problem(std::optional<std::string> problem); // cleared by a successful load
   void load_succeeded(SysTime now);
   void set_fetch_problem(std::optional<std::string> problem);
   void set_backlog(std::int64_t snapshots, std::uint64_t bytes,

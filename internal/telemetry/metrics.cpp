@@ -24,7 +24,7 @@ constexpr std::string_view kHttpFailureReasons[] = {"rate_limited", "server_erro
 constexpr std::string_view kWaitCauses[] = {"rate_limit", "retry_after", "backoff"};
 constexpr std::string_view kBodyKinds[] = {"empty",     "html",         "not_json",
                                            "truncated", "error_object", "not_array"};
-constexpr std::string_view kLoadErrorKinds[] = {"unavailable", "rejected", "internal"};
+constexpr std::string_view kLoadErrorKinds[] = {"unavailable", "rejected", "refused", "internal"};
 
 // 10 ms (a cached page from a nearby proxy) up to 60 s (a tick stuck in backoff).
 const prometheus::Histogram::BucketBoundaries kDurationBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -149,6 +149,9 @@ struct Metrics::Families {
         snapshots_partial(counter(r, "snapshots_partial_total",
                                   "Snapshots committed with fewer pages than the sweep planned "
                                   "(etl_runs.status partial; the missing pages in etl_runs.error).")),
+        snapshots_quarantined(counter(r, "snapshots_quarantined_total",
+                                      "Snapshots PostgreSQL refused as data, not loaded; their files are kept "
+                                      "(DATA_DIR/quarantine names the reason).")),
         load_errors(labelled_counter(r, "load_errors_total", "Snapshot loads that failed, by kind.",
                                      "kind", kLoadErrorKinds)),
         snapshots_pending(
@@ -197,6 +200,7 @@ struct Metrics::Families {
   Labelled<prometheus::Counter> bodies_rejected;
   prometheus::Counter& snapshots_loaded;
   prometheus::Counter& snapshots_partial;
+  prometheus::Counter& snapshots_quarantined;
   Labelled<prometheus::Counter> load_errors;
   prometheus::Gauge& snapshots_pending;
   prometheus::Gauge& pending_bytes;
@@ -221,6 +225,7 @@ Metrics::Metrics(const BuildInfo& build)
       rows_inserted(m_families->rows_inserted), rows_unchanged(m_families->rows_unchanged),
       rows_rejected(m_families->rows_rejected), snapshots_loaded(m_families->snapshots_loaded),
       snapshots_partial(m_families->snapshots_partial),
+      snapshots_quarantined(m_families->snapshots_quarantined),
       snapshots_pending(m_families->snapshots_pending), pending_bytes(m_families->pending_bytes),
       oldest_pending_age(m_families->oldest_pending_age),
       snapshots_dropped(m_families->snapshots_dropped),

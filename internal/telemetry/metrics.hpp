@@ -63,6 +63,7 @@ public:
   prometheus::Counter& bodies_rejected(std::string_view kind); // market::BodyErrorKind names
   prometheus::Counter& snapshots_loaded;
   prometheus::Counter& snapshots_partial; // committed with fewer pages than the sweep planned
+  prometheus::Counter& snapshots_quarantined; // refused as data; files kept under quarantine/
   prometheus::Counter& load_errors(std::string_view kind); // db::DbError::Kind names
   // Spool
   prometheus::Gauge& snapshots_pending;

@@ -200,6 +200,33 @@ TEST_CASE("a refused value rolls the whole snapshot back", "[db]") {
   CHECK(retry->counts.rows_inserted == 1);
 }
 
+TEST_CASE("a read-only or privilege refusal is the server refusing, not bad data", "[db]") {
+  MigratedSchema s("etl_db_load_readonly");
+  // A failover to a standby: every new transaction is read-only.
+  Database readonly(s.url + "%20-cdefault_transaction_read_only%3Don"); // appended to options=
+  // The session's first write (its staging table, or the page) is where the server says no.
+  auto load = readonly.begin_snapshot(make_meta("20240330T153000Z_usd"));
+  tl::expected<void, DbError> page = load ? load->add_page(1, "[]", std::vector{make_coin("bitcoin", "2024-03-30T15:30:00Z")}, 0)
+                                          : tl::expected<void, DbError>(tl::unexpected(load.error()));
+  REQUIRE_FALSE(page.has_value());
+  CHECK(page.error().kind == DbError::Kind::refused);
+  CHECK(page.error().sqlstate == "25006");
+  CHECK(to_string(page.error().kind) == "refused");
+  // A missing table (an operator dropped or renamed it) is refused too, never "rejected".
+  {
+    pqxx::connection admin{s.url};
+    pqxx::nontransaction tx{admin};
+    tx.exec("ALTER TABLE coin_market_raw RENAME TO coin_market_raw_moved");
+  }
+  auto again = s.db.begin_snapshot(make_meta("20240330T153030Z_usd"));
+  REQUIRE(again.has_value());
+  auto missing = again->add_page(1, "[]", std::vector{make_coin("bitcoin", "2024-03-30T15:30:30Z")}, 0);
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().kind == DbError::Kind::refused);
+  CHECK(missing.error().sqlstate == "42P01");
+  CHECK(count(s.url, "SELECT count(*) FROM etl_runs") == 0);
+}
+
 TEST_CASE("invalid JSON or an invalid status is rejected and nothing is kept", "[db]") {
   MigratedSchema s("etl_db_load_invalid");
   SECTION("body that is not JSON") {

@@ -22,7 +22,7 @@ import harness as h
 FIXTURE = "madjin__daily-crypto__markets_usd_top100_2026-01-20_nulls.json"
 ALERTS = ["CoingeckoEtlDown", "CoingeckoEtlNoRecentLoad", "CoingeckoEtlFetchFailureRatioHigh",
           "CoingeckoEtlRateLimited", "CoingeckoEtlBacklogGrowing", "CoingeckoEtlBacklogOld",
-          "CoingeckoEtlSnapshotsDropped", "CoingeckoEtlRowsRejected"]
+          "CoingeckoEtlSnapshotsDropped", "CoingeckoEtlSnapshotsQuarantined", "CoingeckoEtlRowsRejected"]
 
 
 class Prometheus:
@@ -135,7 +135,7 @@ def main():
             return found if set(found) == set(ALERTS) and all(
                 r["health"] == "ok" and not r["lastEvaluation"].startswith("0001") for r in found.values()) else None
         rules = h.wait_until(rules_evaluated, 20, "all 8 alert rules evaluated with health ok")
-        h.check(sorted(rules) == sorted(ALERTS), f"Prometheus loaded the 8 alert rules ({sorted(rules)})")
+        h.check(sorted(rules) == sorted(ALERTS), f"Prometheus loaded the {len(ALERTS)} alert rules ({sorted(rules)})")
         h.check(all(r["health"] == "ok" for r in rules.values()), "every rule was evaluated with health \"ok\"")
         active = {n: r["state"] for n, r in rules.items() if r["state"] != "inactive"}
         h.check(not active, f"no alert is pending or firing on a healthy daemon ({active})")

@@ -110,16 +110,22 @@ TEST_CASE("retention deletes files of loaded snapshots only", "[spool]") {
   REQUIRE(spool);
   const auto loaded = spool->new_snapshot_id(at_hour(1), "usd");
   const auto waiting = spool->new_snapshot_id(at_hour(1), "eur");
-  for (const auto& id : {loaded, waiting}) {
+  const auto refused = spool->new_snapshot_id(at_hour(1), "gbp");
+  for (const auto& id : {loaded, waiting, refused}) {
     REQUIRE(spool->mark_pending(id));
     REQUIRE(spool->write_raw_page(id, 1, "[]"));
     REQUIRE(write_file_atomic(spool->processed_dir() / processed_filename(id), "{}"));
   }
   REQUIRE(spool->acknowledge(loaded));
+  REQUIRE(spool->quarantine(refused, "rejected (SQLSTATE 22003): integer out of range"));
   CHECK(spool->purge_acknowledged(hours(24), at_hour(2)) == 0); // younger than retention
   CHECK(spool->purge_acknowledged(hours(24), at_hour(30)) == 2);
   CHECK_FALSE(fs::exists(dir.path / "raw" / raw_page_filename(loaded, 1)));
   CHECK(fs::exists(dir.path / "raw" / raw_page_filename(waiting, 1))); // still pending: kept
+  // Quarantined: never loaded, so its files are the only copy of that data.
+  CHECK(fs::exists(dir.path / "raw" / raw_page_filename(refused, 1)));
+  CHECK(fs::exists(dir.path / "processed" / processed_filename(refused)));
+  CHECK(spool->raw_pages(refused).size() == 1);
 }
 
 TEST_CASE("open sweeps temporary files a crash left and refuses an unwritable directory", "[spool]") {
