@@ -177,8 +177,11 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
           const auto summary = pipeline.drain_pending(far_future);
           pipeline.maintain_spool();
           spdlog::info("replay: {} loaded, {} quarantined, {} still pending{}", summary.loaded, summary.quarantined,
-                       summary.remaining, summary.db_unavailable ? " (database unavailable)" : "");
-          return summary.remaining == 0 && !summary.db_unavailable ? kExitOk : kExitFailure;
+                       summary.remaining,
+                       summary.db_unavailable ? " (database unavailable)"
+                       : summary.db_refused   ? " (the database refuses loads)"
+                                              : "");
+          return summary.remaining == 0 && !summary.db_unavailable && !summary.db_refused ? kExitOk : kExitFailure;
         },
         stop, command_policy);
   }
