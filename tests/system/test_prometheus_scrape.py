@@ -4,7 +4,7 @@ A private Prometheus on 127.0.0.1 scrapes the daemon every second (job="coingeck
 evaluates deploy/prometheus/alerts.yml. Through its HTTP API the test asserts that the target is
 up, that coingecko_etl_rows_inserted_total increased between two points in time (the fake
 CoinGecko stamps every reply with fresh last_updated values, so each tick inserts rows), that
-all 8 alert rules are loaded and evaluated with health "ok" and none fires on a healthy daemon,
+all 9 alert rules are loaded and evaluated with health "ok" and none fires on a healthy daemon,
 and that every query of the Grafana dashboard is valid PromQL returning data. `promtool check
 rules` passes too. Everything started here is stopped at the end.
 """
@@ -107,7 +107,7 @@ def main():
     source = h.env("ETL_SOURCE_DIR")
     rules_file = os.path.join(source, "deploy", "prometheus", "alerts.yml")
     check = subprocess.run(["promtool", "check", "rules", rules_file], capture_output=True, text=True, timeout=60)
-    h.check(check.returncode == 0 and "SUCCESS: 8 rules found" in check.stdout,
+    h.check(check.returncode == 0 and "SUCCESS: 9 rules found" in check.stdout,
             f"promtool check rules: {check.stdout.strip()} {check.stderr.strip()}")
 
     db = h.Database("system_prometheus_scrape")
@@ -134,7 +134,7 @@ def main():
             found = {r["name"]: r for g in groups for r in g["rules"]}
             return found if set(found) == set(ALERTS) and all(
                 r["health"] == "ok" and not r["lastEvaluation"].startswith("0001") for r in found.values()) else None
-        rules = h.wait_until(rules_evaluated, 20, "all 8 alert rules evaluated with health ok")
+        rules = h.wait_until(rules_evaluated, 20, "all 9 alert rules evaluated with health ok")
         h.check(sorted(rules) == sorted(ALERTS), f"Prometheus loaded the {len(ALERTS)} alert rules ({sorted(rules)})")
         h.check(all(r["health"] == "ok" for r in rules.values()), "every rule was evaluated with health \"ok\"")
         active = {n: r["state"] for n, r in rules.items() if r["state"] != "inactive"}
