@@ -142,6 +142,7 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
   ProcessedWriter processed(m_spool, id, vs_currency);
   bool marked = false;
   bool parsed_any = false;
+  bool bad_page = false;
   std::optional<LiveLoad> live; // see begin_live_load(); dropped at the first irregularity
 
   for (int page = first_page; page <= last_page && !m_stop.stop_requested(); ++page) {
@@ -213,7 +214,10 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
       telemetry::log_event(spdlog::level::warn, "body rejected: not a markets array",
                            {{"snapshot_id", id}, {"stage", "transform"}, {"page", page}, {"error_kind", kind},
                             {"error", parsed.error().detail}});
-      break;
+      // One bad page must not cost the rest of the market: the next pages are still fetched
+      // (the bad body stays in raw/, and the snapshot loads as partial with its reason).
+      bad_page = true;
+      continue;
     }
     m_metrics.coins_received.Increment(static_cast<double>(parsed->coins.size() + parsed->rejected.size()));
     for (const auto& r : parsed->rejected) {
@@ -237,6 +241,7 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
     }
     if (page == last_page) out.complete = true;
   }
+  if (bad_page) out.complete = false; // every page was asked for, but not every page was data
   if (parsed_any) processed.commit();
   // Stopping: the transaction rolls back and the snapshot stays pending, loaded at the next start.
   if (live && !m_stop.stop_requested()) commit_live_load(*live);
