@@ -13,23 +13,27 @@
 namespace etl::cmd {
 namespace {
 
-sigset_t shutdown_set() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
-}
-
 [[noreturn]] void exit_now(int status) {
   spdlog::default_logger()->flush();
   std::_Exit(status);
 }
 
+// SIGTERM and SIGINT stop the work. SIGHUP (a closed terminal, or a habit from daemons that
+// reopen their logs) must not kill a daemon whose log files rotate by themselves: it is
+// collected and logged, nothing more.
+sigset_t handled_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
 } // namespace
 
 void block_shutdown_signals() {
-  const sigset_t set = shutdown_set();
+  const sigset_t set = handled_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN); // a closed scrape connection must not kill the daemon
 }
@@ -42,13 +46,15 @@ int run_until_signalled(const std::function<int()>& work, StopSignal& stop, cons
     done = true;
   });
 
-  const sigset_t set = shutdown_set();
+  const sigset_t set = handled_set();
   std::chrono::steady_clock::time_point deadline{};
   bool signalled = false;
   while (!done) {
     timespec poll{0, 50'000'000};
     const int sig = sigtimedwait(&set, nullptr, &poll);
-    if (sig > 0) {
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP ignored: log files rotate by size; SIGTERM or SIGINT stops the daemon");
+    } else if (sig > 0) {
       if (signalled) {
         spdlog::warn("second signal ({}): exiting now", strsignal(sig));
         exit_now(130);

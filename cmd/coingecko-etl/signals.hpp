@@ -8,7 +8,8 @@
 
 namespace etl::cmd {
 
-// Call first in main, before any thread exists, so every thread inherits the mask.
+// Call first in main, before any thread exists, so every thread inherits the mask. SIGHUP is
+// blocked too and, while run_until_signalled runs, logged and ignored.
 void block_shutdown_signals();
 
 struct ShutdownPolicy {
