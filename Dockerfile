@@ -31,8 +31,7 @@ COPY cmd/ cmd/
 COPY tools/ tools/
 # There is no .git in the context: the revision comes in as a build argument.
 ARG REVISION=unknown
-# RelWithDebInfo (-O2, the tested build) rather than Release: GCC 12 at -O3 emits a false
-# -Wrestrict inside std::string, which -Werror turns into a failure. Debug info is stripped.
+# RelWithDebInfo: -O2, the build the test suite runs against. Debug info is stripped.
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DETL_BUILD_TESTS=OFF -DETL_GIT_REVISION="${REVISION}" \
  && cmake --build /build --target coingecko-etl -j "$(nproc)" \

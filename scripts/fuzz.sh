@@ -24,7 +24,7 @@ start=$SECONDS
 # libraries under test give coverage feedback and carry ASan/UBSan like the harnesses do.
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DETL_SANITIZERS="address;undefined" \
-  -DETL_FUZZ=ON -DETL_BUILD_TESTS=OFF
+  -DETL_FUZZ=ON -DETL_BUILD_TESTS=OFF -DETL_WARNINGS_AS_ERRORS=ON
 cmake --build "$build_dir" -j "$(nproc)" --target fuzzers
 echo "fuzz: build took $((SECONDS - start)) s"
 

@@ -38,7 +38,7 @@ run_tree() {
   reports=$(mktemp -d "/tmp/coingecko-etl-$tree-reports.XXXXXX")
 
   start=$SECONDS
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DETL_WARNINGS_AS_ERRORS=ON \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DETL_SANITIZERS="$sanitizers"
   cmake --build "$dir" -j "$(nproc)"
   timings+=("$tree build: $((SECONDS - start)) s")

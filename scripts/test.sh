@@ -4,7 +4,8 @@
 # Suites, in order (TEST_SUITES picks a subset, e.g. TEST_SUITES=core for a quick run):
 #   core        install deps, build, throwaway PostgreSQL 15, CTest: unit, integration, system
 #               (end to end, every fault, observability with a real Prometheus, leader
-#               failover), alert-rule tests
+#               failover), alert-rule tests; then the release preset (what users build)
+#               must build without a warning
 #   sanitizers  the same CTest suite built with ASan+UBSan and with TSan (scripts/test-sanitizers.sh)
 #   fuzz        libFuzzer on the markets, config and Retry-After parsers, FUZZ_SECONDS each (scripts/fuzz.sh)
 #   bench       bench/run.sh --smoke: the benchmark command still runs (not a timed test)
@@ -23,7 +24,8 @@ declare -a passed=() failed=() timings=()
 
 core() {
   bash scripts/install-deps.sh
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} ${CMAKE_ARGS:-}
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} -DETL_WARNINGS_AS_ERRORS=ON \
+    ${CMAKE_ARGS:-}
   cmake --build "$build_dir" -j "$(nproc)"
   (
     # shellcheck source=scripts/lib/pg-env.sh
@@ -32,6 +34,21 @@ core() {
     # shellcheck disable=SC2086
     ctest --test-dir "$build_dir" --output-on-failure ${CTEST_ARGS:-}
   )
+  release_build
+}
+# What a user builds: the release preset (-O3, warnings not errors) must build, and warning-free,
+# so a newer compiler's warning can never break a user's build and ours stay clean.
+release_build() {
+  local log
+  log=$(mktemp)
+  cmake --preset release >"$log" 2>&1 && cmake --build --preset release -j "$(nproc)" >>"$log" 2>&1 || {
+    tail -n 40 "$log"; echo "test.sh: the release preset does not build" >&2; return 1; }
+  if grep -q "warning:" "$log"; then
+    grep -B2 -A8 "warning:" "$log" | head -n 60
+    echo "test.sh: the release preset builds with warnings" >&2
+    return 1
+  fi
+  echo "test.sh: release preset: built build-release/coingecko-etl, no warnings"
 }
 sanitizers() { bash scripts/test-sanitizers.sh; }
 fuzz() { FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash scripts/fuzz.sh; }

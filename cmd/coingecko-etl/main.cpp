@@ -156,8 +156,11 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
   // Only the daemon elects: once/replay are explicit operator commands.
   std::optional<db::LeaderLock> leader_lock;
   if (cli.command == config::Command::run && cfg.leader_election) {
-    leader_lock.emplace(cfg.conninfo(), lock_application_name());
+    const std::string lock_name = config::leader_lock_name(cfg);
+    leader_lock.emplace(cfg.conninfo(), lock_application_name(), db::leader_lock_key(lock_name));
     options.leader_lock = &*leader_lock;
+    spdlog::info("leader election among replicas named '{}' (advisory lock key {})", lock_name,
+                 db::leader_lock_key(lock_name));
   } else {
     metrics.leader.Set(1);
   }

@@ -121,6 +121,20 @@ MarketsClient::MarketsClient(ClientOptions options, HttpTransport& transport, St
       // refill rate could put twice the allowance into one window and earn a 429.
       m_limiter(m_options.rate_limit_per_minute, 1.0, SteadyClock::now()), m_rng(seed) {}
 
+namespace {
+
+// "=value". Appended, not `"=" + value`: GCC 12 at -O3 reports a false -Wrestrict for a string
+// literal prepended to a std::string (GCC bug 105329), which broke users' Release builds.
+std::string assignment(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 1);
+  out += '=';
+  out += value;
+  return out;
+}
+
+} // namespace
+
 std::string MarketsClient::page_url(std::string_view vs_currency, int page) const {
   std::string_view url = m_options.markets_url;
   url = url.substr(0, url.find('#'));
@@ -145,7 +159,7 @@ std::string MarketsClient::page_url(std::string_view vs_currency, int page) cons
   }
 
   // Set in place when present so an operator's parameter order survives; append otherwise.
-  const auto set = [&params](std::string_view key, std::string value, bool replace) {
+  const auto set = [&params](std::string_view key, std::string_view value, bool replace) {
     bool found = false;
     for (auto it = params.begin(); it != params.end();) {
       if (it->key != key) {
@@ -157,11 +171,11 @@ std::string MarketsClient::page_url(std::string_view vs_currency, int page) cons
         it = params.erase(it); // a duplicate would leave the server to pick one
         continue;
       }
-      it->value = "=" + value;
+      it->value = assignment(value);
       found = true;
       ++it;
     }
-    if (!found) params.push_back({key, "=" + std::move(value)});
+    if (!found) params.push_back({key, assignment(value)});
   };
   set("vs_currency", url_encode(vs_currency), true);
   set("order", "market_cap_desc", false);

@@ -225,6 +225,13 @@ void load_postgres(Loader& in, Config& out) {
   std::string election;
   in.choice("LEADER_ELECTION", election, {"on", "off"});
   if (!election.empty()) out.leader_election = election == "on";
+  if (const auto name = in.get_optional("LEADER_LOCK_NAME")) {
+    if (has_control_chars(*name) || name->size() > 200) {
+      in.bad("LEADER_LOCK_NAME", *name, "must be printable text of at most 200 bytes");
+    } else {
+      out.leader_lock_name = std::string(*name);
+    }
+  }
   if (const auto dir = in.get("MIGRATIONS_DIR")) {
     if (dir->empty() || has_control_chars(*dir)) {
       in.bad("MIGRATIONS_DIR", *dir, "must be a directory path");
@@ -269,6 +276,22 @@ tl::expected<Config, std::vector<std::string>> load_config(const Environment& va
   load_observability(in, config);
   if (!in.ok()) return tl::make_unexpected(in.take_problems());
   return config;
+}
+
+std::string leader_lock_name(const Config& config) {
+  if (!config.leader_lock_name.empty()) return config.leader_lock_name;
+  // The query may carry an API key (x_cg_demo_api_key=...) and is not what is polled anyway.
+  const std::string_view url = config.coingecko_url;
+  std::string name(url.substr(0, url.find_first_of("?#")));
+  std::vector<std::string> currencies = config.vs_currencies;
+  std::sort(currencies.begin(), currencies.end());
+  char sep = ' ';
+  for (const auto& c : currencies) {
+    name += sep;
+    name += c;
+    sep = ',';
+  }
+  return name;
 }
 
 namespace {

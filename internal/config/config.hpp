@@ -49,6 +49,8 @@ struct Config {
   std::optional<std::chrono::seconds> coin_market_raw_retention; // same, for coin_market_raw
   // Several replicas: only the holder of a PostgreSQL advisory lock polls.
   bool leader_election = true;
+  // Which replicas elect together (LEADER_LOCK_NAME); empty: leader_lock_name() derives it.
+  std::string leader_lock_name;
   // Files
   std::filesystem::path data_dir = "data";
   std::filesystem::path log_dir = "logs";
@@ -87,6 +89,11 @@ std::string redact_database_url(std::string_view url);
 // Builds and validates a Config from merged variables. Every problem is reported, each naming
 // the variable and what is allowed. Reads *_FILE secret files (the only I/O here).
 tl::expected<Config, std::vector<std::string>> load_config(const Environment& vars);
+
+// The name replicas elect one poller under: LEADER_LOCK_NAME, else what the deployment polls,
+// "<COINGECKO_URL without query or fragment> <currencies, sorted>", so two deployments polling
+// different currencies (or APIs) on one database each keep their own poller. Holds no secret.
+std::string leader_lock_name(const Config& config);
 
 // The effective settings, one "NAME=value" per line, secrets shown as <redacted>.
 std::string render_effective(const Config& config);

@@ -124,6 +124,7 @@ std::string render_effective(const Config& c) {
       {"COIN_MARKET_RAW_RETENTION",
        c.coin_market_raw_retention ? format_duration(*c.coin_market_raw_retention) : std::string("off")},
       {"LEADER_ELECTION", c.leader_election ? "on" : "off"},
+      {"LEADER_LOCK_NAME", leader_lock_name(c)},
       {"DATA_DIR", c.data_dir.string()},
       {"LOG_DIR", c.log_dir.string()},
       {"RETENTION", format_duration(c.retention)},

@@ -42,6 +42,8 @@ const std::vector<VariableDoc>& variable_docs() {
        "drop whole monthly coin_market_raw partitions (the page bodies) older than this, 1h to 876000h, or off"},
       {"LEADER_ELECTION", "on",
        "on: of several replicas on one database only the holder of a PostgreSQL advisory lock polls; off: always poll"},
+      {"LEADER_LOCK_NAME", "",
+       "replicas with the same name elect one poller; unset: COINGECKO_URL (without its query) and VS_CURRENCY"},
       {"DATA_DIR", "./data", "spool root: raw/ and processed/ files; must be a directory if it exists"},
       {"LOG_DIR", "./logs", "directory for etl.log; must be a directory if it exists"},
       {"RETENTION", "168h", "how long loaded raw and processed files are kept, 1s to 87600h"},

@@ -10,14 +10,26 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <tl/expected.hpp>
 
 namespace etl::db {
 
 // "coinldr" in ASCII; distinct from the migrations lock key ("coinetl"). Advisory locks are
-// per database, so replicas writing to the same database elect one leader among themselves.
+// per database. The daemon passes leader_lock_key(name) instead, so only replicas polling the
+// same thing elect together; this default is for callers with a single deployment (tests).
 inline constexpr std::int64_t kLeaderLockKey = 0x636F696E6C6472;
+
+// The advisory lock key of a leader-lock name (config::leader_lock_name): a stable 64-bit
+// FNV-1a hash, the same in every version and on every host, so replicas of one deployment
+// agree and deployments with different names almost surely do not collide.
+constexpr std::int64_t leader_lock_key(std::string_view name) noexcept {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : std::string_view("coingecko-etl leader ")) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  for (const char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return static_cast<std::int64_t>(h);
+}
 
 struct LeaderStatus {
   bool leader = false;

@@ -15,9 +15,10 @@ import time
 import harness as h
 
 FIXTURE = "madjin__daily-crypto__markets_usd_top100_2026-01-20_nulls.json"
-LEADER_KEY = 0x636F696E6C6472  # db::kLeaderLockKey ("coinldr")
+# The leader lock is the advisory lock held by a lock session (named "coingecko-etl-lock <host>
+# <pid>"); its key is derived from what the replicas poll (config::leader_lock_name).
 HOLDER_SQL = ("SELECT l.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-              f"WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = {LEADER_KEY}")
+              "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'coingecko-etl-lock%'")
 
 
 def leaders(daemons):
