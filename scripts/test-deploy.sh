@@ -181,7 +181,7 @@ stage_k8s() {
   local rss_args=()
   if [[ -s $work/rss-kib ]]; then rss_args=(--measured-rss-kib "$(cat "$work/rss-kib")"); fi
   local v=(node tools/k8s-validate/validate.mjs --env-example .env.example "${rss_args[@]}")
-  "${v[@]}" --self-test --expect ConfigMap,ServiceAccount,PersistentVolumeClaim,Job,Deployment,Service,PodDisruptionBudget \
+  "${v[@]}" --self-test --expect ConfigMap,ServiceAccount,PersistentVolumeClaim,Job,Deployment,Service,PodDisruptionBudget,NetworkPolicy \
     "$work/k8s-base.yaml" | sed 's/^/  /'
   "${v[@]}" --expect ServiceMonitor,Deployment "$work/k8s-servicemonitor.yaml" | sed 's/^/  /'
   "${v[@]}" --expect CronJob,Job "$work/k8s-cronjob.yaml" | sed 's/^/  /'

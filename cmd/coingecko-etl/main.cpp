@@ -112,7 +112,7 @@ int run_migrate(const config::Config& cfg) {
   return kExitOk;
 }
 
-int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
+int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::ShutdownWatchdog& watchdog) {
   auto spool = spool::Spool::open(cfg.data_dir);
   if (!spool) {
     std::cerr << "coingecko-etl: DATA_DIR=" << cfg.data_dir.string() << " is not usable: " << spool.error().message
@@ -175,7 +175,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
   command_policy.signal_ends_successfully = false;
   command_policy.abandoned_status = kExitFailure;
   if (cli.command == config::Command::replay) {
-    return cmd::run_until_signalled(
+    return watchdog.run(
         [&] {
           const auto summary = pipeline.drain_pending(far_future);
           pipeline.maintain_spool();
@@ -189,7 +189,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
         stop, command_policy);
   }
   if (cli.command == config::Command::once) {
-    return cmd::run_until_signalled(
+    return watchdog.run(
         [&] {
           const auto deadline = std::chrono::steady_clock::now() + std::max(cfg.poll_interval, std::chrono::milliseconds(60'000));
           pipeline.ensure_schema(); // as `run` does: the tick then loads pages as they arrive
@@ -208,16 +208,25 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
                            telemetry::key_value_lines_to_json(config::render_effective(cfg))};
   server_options.liveness_max_silence =
       std::max(std::chrono::milliseconds(60'000), cfg.poll_interval * 3 + cfg.http_timeout * cfg.max_attempts);
+  server_options.max_connections = static_cast<std::size_t>(cfg.http_max_connections);
   server::HttpServer http(server_options, health, metrics);
   auto port = http.start();
   if (!port) {
     spdlog::error("cannot serve HTTP_ADDR={}:{}: {}", cfg.http_host, cfg.http_port, port.error());
     return kExitFailure;
   }
-  spdlog::info("coingecko-etl {} ({}) polling {} every {} ms; observability on {}:{}", build::kVersion,
-               build::kRevision, cfg.coingecko_url, cfg.poll_interval.count(), cfg.http_host, *port);
+  spdlog::info("coingecko-etl {} ({}) polling {} every {} ms; observability on {}:{} (at most {} connections{})",
+               build::kVersion, build::kRevision, cfg.coingecko_url, cfg.poll_interval.count(), cfg.http_host, *port,
+               http.connection_limit(),
+               http.connection_limit() < static_cast<std::size_t>(cfg.http_max_connections)
+                   ? ": a quarter of the open-file limit, below HTTP_MAX_CONNECTIONS=" +
+                         std::to_string(cfg.http_max_connections)
+                   : std::string());
 
-  const int code = cmd::run_until_signalled(
+  // Shutdown, lock first: the scheduler stops, the leader lock is released (a standby takes
+  // over at its next tick) and the logs are flushed before the HTTP server stops, and all of it
+  // under the watchdog's deadline (as are the destructors after it).
+  const int code = watchdog.run(
       [&] {
         health.loop_started(std::chrono::system_clock::now());
         pipeline.ensure_schema(); // a database that is down now is retried every tick
@@ -232,15 +241,22 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
         hooks.heartbeat = [&] { health.heartbeat(std::chrono::system_clock::now()); };
         scheduler::run_fixed_rate(cfg.poll_interval, stop, hooks);
         health.loop_stopped();
+        if (leader_lock) {
+          const bool was_leader = leader_lock->is_leader();
+          leader_lock->release(); // a standby's session too
+          metrics.leader.Set(0);
+          if (was_leader) spdlog::info("leader lock released");
+        }
+        spdlog::default_logger()->flush();
+        http.stop(); // closes every connection; never waits for a client
         return kExitOk;
       },
       stop, policy);
-  http.stop();
   spdlog::info("stopped");
   return code;
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, cmd::ShutdownWatchdog& watchdog) {
   auto cli = config::parse_command_line(argc, argv);
   if (!cli) return usage_error(cli.error(), "bad usage:");
   if (cli->command == config::Command::help) {
@@ -265,7 +281,7 @@ int run(int argc, char** argv) {
     spdlog::warn("file logging disabled: {}", ok.error());
   for (const auto& warning : config::config_warnings(*cfg)) spdlog::warn("{}", warning);
   if (cli->command == config::Command::migrate) return run_migrate(*cfg);
-  return run_daemon(*cli, *cfg);
+  return run_daemon(*cli, *cfg, watchdog);
 }
 
 } // namespace
@@ -274,7 +290,9 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   etl::cmd::block_shutdown_signals();
   try {
-    const int code = etl::run(argc, argv);
+    // Lives until main returns: the shutdown deadline covers every destructor.
+    etl::cmd::ShutdownWatchdog watchdog;
+    const int code = etl::run(argc, argv, watchdog);
     spdlog::default_logger()->flush();
     return code;
   } catch (const std::exception& e) {

@@ -1,17 +1,28 @@
 #include "signals.hpp"
 
-#include <atomic>
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <system_error>
 #include <thread>
 
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 namespace etl::cmd {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void exit_now(int status) {
   spdlog::default_logger()->flush();
@@ -38,40 +49,131 @@ void block_shutdown_signals() {
   std::signal(SIGPIPE, SIG_IGN); // a closed scrape connection must not kill the daemon
 }
 
-int run_until_signalled(const std::function<int()>& work, StopSignal& stop, const ShutdownPolicy& policy) {
-  std::atomic<bool> done{false};
-  std::atomic<int> exit_code{0};
-  std::thread worker([&] {
-    exit_code = work();
-    done = true;
-  });
+struct ShutdownWatchdog::State {
+  int signal_fd = -1;
+  int wake_fd = -1;
+  std::thread thread;
 
-  const sigset_t set = handled_set();
-  std::chrono::steady_clock::time_point deadline{};
-  bool signalled = false;
-  while (!done) {
-    timespec poll{0, 50'000'000};
-    const int sig = sigtimedwait(&set, nullptr, &poll);
+  std::mutex mutex; // guards everything below
+  bool quit = false;
+  // Set by run() while its work runs.
+  StopSignal* stop = nullptr;
+  std::function<void()> on_first_signal;
+  // The last policy's (a signal before any run() uses the defaults).
+  std::chrono::milliseconds timeout = ShutdownPolicy{}.timeout;
+  int abandoned_status = 1;
+  std::optional<Clock::time_point> signalled_at;
+  std::optional<Clock::time_point> deadline;
+
+  State() {
+    const sigset_t set = handled_set();
+    signal_fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (signal_fd < 0 || wake_fd < 0) throw std::system_error(errno, std::generic_category(), "signalfd/eventfd");
+    thread = std::thread([this] { watch(); });
+  }
+
+  ~State() {
+    {
+      const std::lock_guard lock(mutex);
+      quit = true;
+    }
+    wake();
+    thread.join();
+    ::close(signal_fd);
+    ::close(wake_fd);
+  }
+
+  void wake() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd, &one, sizeof one);
+  }
+
+  // Under the lock: the callbacks may only run while run() is inside its work.
+  void apply_first_signal() {
+    if (on_first_signal) on_first_signal();
+    if (stop != nullptr) stop->request_stop();
+  }
+
+  void on_signal(int sig) {
+    const std::lock_guard lock(mutex);
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP ignored: log files rotate by size; SIGTERM or SIGINT stops the daemon");
-    } else if (sig > 0) {
-      if (signalled) {
-        spdlog::warn("second signal ({}): exiting now", strsignal(sig));
-        exit_now(130);
-      }
-      signalled = true;
-      deadline = std::chrono::steady_clock::now() + policy.timeout;
-      spdlog::info("received {}: shutting down (at most {} ms)", strsignal(sig), policy.timeout.count());
-      if (policy.on_first_signal) policy.on_first_signal();
-      stop.request_stop();
+      return;
     }
-    if (signalled && !done && std::chrono::steady_clock::now() >= deadline) {
-      spdlog::error("shutdown timeout reached: abandoning the work in flight; unloaded snapshots stay pending on disk");
-      exit_now(policy.abandoned_status);
+    if (signalled_at) {
+      spdlog::warn("second signal ({}): exiting now", strsignal(sig));
+      exit_now(130);
+    }
+    signalled_at = Clock::now();
+    deadline = *signalled_at + timeout;
+    spdlog::info("received {}: shutting down (at most {} ms)", strsignal(sig), timeout.count());
+    apply_first_signal();
+  }
+
+  void watch() {
+    for (;;) {
+      int wait_ms = -1;
+      {
+        const std::lock_guard lock(mutex);
+        if (quit) return;
+        if (deadline) {
+          const auto now = Clock::now();
+          if (now >= *deadline) {
+            spdlog::error(
+                "shutdown timeout reached: abandoning the work in flight; unloaded snapshots stay pending on disk");
+            exit_now(abandoned_status);
+          }
+          wait_ms = static_cast<int>(std::min<long long>(
+              std::chrono::ceil<std::chrono::milliseconds>(*deadline - now).count(), 60'000));
+        }
+      }
+      pollfd fds[2] = {{signal_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      if (::poll(fds, 2, wait_ms) < 0 && errno != EINTR) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // never spin
+        continue;
+      }
+      if ((fds[1].revents & POLLIN) != 0) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] const auto r = ::read(wake_fd, &count, sizeof count);
+      }
+      if ((fds[0].revents & POLLIN) != 0) {
+        signalfd_siginfo info{};
+        while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+          on_signal(static_cast<int>(info.ssi_signo));
+        }
+      }
     }
   }
-  worker.join();
-  return signalled && policy.signal_ends_successfully ? 0 : exit_code.load();
+};
+
+ShutdownWatchdog::ShutdownWatchdog() : m_state(std::make_unique<State>()) {}
+
+ShutdownWatchdog::~ShutdownWatchdog() = default;
+
+int ShutdownWatchdog::run(const std::function<int()>& work, StopSignal& stop, const ShutdownPolicy& policy) {
+  auto& s = *m_state;
+  {
+    const std::lock_guard lock(s.mutex);
+    s.stop = &stop;
+    s.on_first_signal = policy.on_first_signal;
+    s.timeout = policy.timeout;
+    s.abandoned_status = policy.abandoned_status;
+    if (s.signalled_at) { // arrived during start-up: stop at once, deadline from the signal
+      s.deadline = *s.signalled_at + policy.timeout;
+      s.apply_first_signal();
+    }
+  }
+  s.wake(); // the deadline may have changed
+  const int code = work();
+  bool signalled = false;
+  {
+    const std::lock_guard lock(s.mutex);
+    s.stop = nullptr;
+    s.on_first_signal = nullptr;
+    signalled = s.signalled_at.has_value();
+  }
+  return signalled && policy.signal_ends_successfully ? 0 : code;
 }
 
 } // namespace etl::cmd

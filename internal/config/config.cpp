@@ -258,6 +258,7 @@ void load_observability(Loader& in, Config& out) {
       in.bad("HTTP_ADDR", *addr, "must be host:port with a port from 0 to 65535, e.g. 0.0.0.0:8080 or [::1]:8080");
     }
   }
+  in.integer("HTTP_MAX_CONNECTIONS", out.http_max_connections, 1, 65'536);
   in.choice("LOG_LEVEL", out.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
   std::string format;
   in.choice("LOG_FORMAT", format, {"text", "json"});

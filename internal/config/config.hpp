@@ -61,6 +61,9 @@ struct Config {
   // Observability and lifecycle
   std::string http_host = "0.0.0.0";
   std::uint16_t http_port = 8080;
+  // Connections the observability server holds at once (never more than a quarter of the
+  // process's open-file limit, whatever this says).
+  int http_max_connections = 256;
   std::string log_level = "info";
   LogFormat log_format = LogFormat::text;
   std::chrono::milliseconds shutdown_timeout{10'000};

@@ -131,6 +131,7 @@ std::string render_effective(const Config& c) {
       {"SPOOL_MAX_BYTES", std::to_string(c.spool_max_bytes)},
       {"SPOOL_MAX_AGE", format_duration(c.spool_max_age)},
       {"HTTP_ADDR", http_host + ":" + std::to_string(c.http_port)},
+      {"HTTP_MAX_CONNECTIONS", std::to_string(c.http_max_connections)},
       {"LOG_LEVEL", c.log_level},
       {"LOG_FORMAT", c.log_format == LogFormat::json ? "json" : "text"},
       {"SHUTDOWN_TIMEOUT", format_duration(c.shutdown_timeout)},

@@ -50,6 +50,9 @@ const std::vector<VariableDoc>& variable_docs() {
       {"SPOOL_MAX_BYTES", "1073741824", "bound on the pending backlog on disk, at least 1MiB (plain bytes or KiB/MiB/GiB)"},
       {"SPOOL_MAX_AGE", "168h", "pending snapshots older than this are dropped, 1s to 87600h"},
       {"HTTP_ADDR", "0.0.0.0:8080", "host:port of /healthz /readyz /metrics; [::1]:8080 for IPv6; port 0 picks one"},
+      {"HTTP_MAX_CONNECTIONS", "256",
+       "connections the observability server holds at once, 1 to 65536, and never more than a quarter of the "
+       "open-file limit (RLIMIT_NOFILE); one more closes the oldest one still waiting for its request"},
       {"LOG_LEVEL", "info", "trace, debug, info, warn, error, critical or off"},
       {"LOG_FORMAT", "text", "text, or json for log pipelines"},
       {"SHUTDOWN_TIMEOUT", "10s", "bound on graceful shutdown, 1s to 10m"},

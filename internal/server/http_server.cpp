@@ -1,12 +1,23 @@
 #include "server/http_server.hpp"
 
-#include <atomic>
+#include "server/connection_loop.hpp"
+
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
-#include <thread>
+#include <optional>
+#include <utility>
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace etl::server {
 namespace {
@@ -14,13 +25,8 @@ namespace {
 constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kAllow = "GET, HEAD";
 const char* const kPaths[] = {"/healthz", "/readyz", "/metrics", "/status"};
-
-// httplib's default sets SO_REUSEPORT, which would let a second daemon silently share our
-// port. SO_REUSEADDR alone still allows a quick restart over TIME_WAIT sockets.
-void socket_options(socket_t sock) {
-  int yes = 1;
-  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-}
+constexpr int kListenBacklog = 128;
+constexpr std::size_t kMaxBodyBytes = 8 * 1024;
 
 void method_not_allowed(const httplib::Request&, httplib::Response& res) {
   res.status = 405;
@@ -28,33 +34,157 @@ void method_not_allowed(const httplib::Request&, httplib::Response& res) {
   res.set_content("method not allowed\n", "text/plain; charset=utf-8");
 }
 
+// httplib's request parsing and routing, fed from memory by the connection loop's workers.
+class RequestProcessor : public httplib::Server {
+public:
+  bool process(httplib::Stream& stream, bool last, bool& connection_closed) {
+    return process_request(stream, last, connection_closed, nullptr);
+  }
+};
+
+void socket_address(int fd, bool peer, std::string& ip, int& port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  if ((peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len)) != 0) return;
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  if (addr.ss_family == AF_INET) {
+    const auto* in4 = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &in4->sin_addr, text.data(), text.size());
+    port = ntohs(in4->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text.data(), text.size());
+    port = ntohs(in6->sin6_port);
+  }
+  ip = text.data();
+}
+
+// One complete request in memory in, the response out: no network I/O, so a worker can never
+// wait on a client.
+class RequestStream final : public httplib::Stream {
+public:
+  RequestStream(std::string_view input, int fd) : m_input(input), m_fd(fd) {}
+
+  bool is_readable() const override { return m_pos < m_input.size(); }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const auto n = std::min(size, m_input.size() - m_pos);
+    std::memcpy(ptr, m_input.data() + m_pos, n);
+    m_pos += n;
+    return static_cast<ssize_t>(n); // 0 at the end: whatever the request lacks never comes
+  }
+  using httplib::Stream::write;
+  ssize_t write(const char* ptr, size_t size) override {
+    m_output.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { socket_address(m_fd, true, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { socket_address(m_fd, false, ip, port); }
+  // httplib 0.11 only compares this with FD_SETSIZE (in builds without poll()): there is no
+  // socket to select on here.
+  socket_t socket() const override { return INVALID_SOCKET; }
+
+  [[nodiscard]] std::size_t consumed() const { return m_pos; }
+  std::string take_output() { return std::move(m_output); }
+
+private:
+  std::string_view m_input;
+  std::size_t m_pos = 0;
+  int m_fd;
+  std::string m_output;
+};
+
+// Responses after which the bytes that follow may not be a request: close instead.
+bool ends_connection(std::string_view response) {
+  if (response.size() < 12 || response.substr(0, 5) != "HTTP/") return true;
+  const auto space = response.find(' ');
+  int status = 0;
+  for (std::size_t i = space + 1; i < response.size() && i < space + 4; ++i) status = status * 10 + (response[i] - '0');
+  return status >= 400 && status != 404 && status != 405 && status != 503;
+}
+
+const char* reason_name(CloseReason reason) {
+  switch (reason) {
+  case CloseReason::limit: return "limit";
+  case CloseReason::deadline: return "deadline";
+  case CloseReason::too_large: return "too_large";
+  }
+  return "other";
+}
+
+// A bound, listening, non-blocking socket on host:port (port 0: any free port).
+tl::expected<std::pair<int, std::uint16_t>, std::string> listen_on(const std::string& host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const auto service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return tl::unexpected(std::string(::gai_strerror(rc)));
+  }
+  int err = EADDRNOTAVAIL;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    // SO_REUSEADDR allows a quick restart over TIME_WAIT sockets; no SO_REUSEPORT, which would
+    // let a second daemon silently share the port.
+    const int yes = 1;
+    const int no = 0;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (ai->ai_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, kListenBacklog) == 0) {
+      sockaddr_storage bound{};
+      socklen_t len = sizeof bound;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+      const auto bound_port = bound.ss_family == AF_INET6
+                                  ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
+                                  : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
+      ::freeaddrinfo(found);
+      return std::pair{fd, static_cast<std::uint16_t>(bound_port)};
+    }
+    err = errno;
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return tl::unexpected(std::string(std::strerror(err)));
+}
+
 } // namespace
+
+std::size_t effective_connection_limit(std::size_t configured) {
+  rlimit limit{};
+  std::size_t cap = configured;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    cap = std::min<std::size_t>(cap, static_cast<std::size_t>(limit.rlim_cur / 4));
+  }
+  return std::max<std::size_t>(cap, 1);
+}
 
 struct HttpServer::Impl {
   ServerOptions options;
   telemetry::HealthState& health;
   telemetry::Metrics& metrics;
-  httplib::Server server;
-  std::thread thread;
-  std::atomic<bool> listen_returned{false};
+  RequestProcessor server;
+  std::size_t limit;
+  std::unique_ptr<ConnectionLoop> loop;
+  struct CloseLog {
+    std::size_t unreported = 0;
+    std::optional<std::chrono::steady_clock::time_point> last;
+  };
+  std::array<CloseLog, 3> close_log{}; // by CloseReason; touched on the loop's thread only
 
   Impl(ServerOptions opts, telemetry::HealthState& h, telemetry::Metrics& m)
-      : options(std::move(opts)), health(h), metrics(m) {
+      : options(std::move(opts)), health(h), metrics(m), limit(effective_connection_limit(options.max_connections)) {
     configure();
   }
 
   void configure() {
-    // Four workers: a slow or idle keep-alive client must not hold the only worker a kubelet
-    // probe needs (two were measured to delay probes by seconds).
-    server.new_task_queue = [] { return new httplib::ThreadPool(4); };
-    // Without TCP_NODELAY a reply on a reused keep-alive connection waits ~40 ms (Nagle + delayed ACK).
-    server.set_tcp_nodelay(true);
-    server.set_socket_options(socket_options);
-    server.set_read_timeout(5, 0);
-    server.set_write_timeout(5, 0);
-    server.set_keep_alive_max_count(5);
-    server.set_keep_alive_timeout(2);
-    server.set_payload_max_length(8 * 1024);
+    server.set_payload_max_length(kMaxBodyBytes);
 
     // httplib 0.11 answers HEAD from the GET handlers and leaves the body out.
     server.Get("/healthz",
@@ -80,6 +210,31 @@ struct HttpServer::Impl {
       res.set_content(res.status == 404 ? "not found\n" : "error\n", "text/plain; charset=utf-8");
       return httplib::Server::HandlerResponse::Handled;
     }));
+  }
+
+  void exchange(Exchange& ex) {
+    RequestStream stream(ex.input, ex.fd);
+    bool connection_closed = false;
+    const bool ok = server.process(stream, ex.last, connection_closed);
+    ex.consumed = stream.consumed();
+    ex.output = stream.take_output();
+    ex.close = !ok || connection_closed || ends_connection(ex.output);
+  }
+
+  // Counted always; logged at the first one and then at most once a minute per reason.
+  void closed(CloseReason reason) {
+    metrics.http_server_connections_closed(reason_name(reason)).Increment();
+    auto& log = close_log.at(static_cast<std::size_t>(reason));
+    ++log.unreported;
+    const auto now = std::chrono::steady_clock::now();
+    if (log.last && now - *log.last < std::chrono::minutes(1)) return;
+    const auto level = reason == CloseReason::deadline ? spdlog::level::info : spdlog::level::warn;
+    spdlog::log(level,
+                "observability server: {} connection(s) closed ({}) since the last report; it holds at most {} "
+                "connections, each request due within {} ms",
+                log.unreported, reason_name(reason), limit, options.request_deadline.count());
+    log.unreported = 0;
+    log.last = now;
   }
 
   void healthz(httplib::Response& res) {
@@ -130,48 +285,39 @@ HttpServer::~HttpServer() {
 
 tl::expected<std::uint16_t, std::string> HttpServer::start() {
   auto& impl = *m_impl;
-  if (impl.thread.joinable()) {
+  if (impl.loop) {
     return tl::unexpected(std::string("server already started"));
   }
   const auto address = impl.options.host + ":" + std::to_string(impl.options.port);
-  errno = 0;
-  int port = impl.options.port;
-  bool bound = false;
-  if (impl.options.port == 0) {
-    port = impl.server.bind_to_any_port(impl.options.host);
-    bound = port > 0;
-  } else {
-    bound = impl.server.bind_to_port(impl.options.host, impl.options.port);
+  auto listener = listen_on(impl.options.host, impl.options.port);
+  if (!listener) {
+    return tl::unexpected("cannot listen on " + address + ": " + listener.error());
   }
-  if (!bound) {
-    const int err = errno;
-    return tl::unexpected(
-        "cannot listen on " + address +
-        (err != 0 ? std::string(": ") + std::strerror(err) : std::string(": address not usable")));
-  }
-  impl.thread = std::thread([&impl] {
-    impl.server.listen_after_bind();
-    impl.listen_returned = true;
-  });
-  // stop() is a no-op until the listen loop has started, so a stop() right after start()
-  // would otherwise leave the thread listening forever.
-  while (!impl.server.is_running() && !impl.listen_returned) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (impl.listen_returned) {
-    impl.thread.join();
-    return tl::unexpected("listener on " + address + " stopped at once");
-  }
-  return static_cast<std::uint16_t>(port);
+  LoopOptions loop_options;
+  loop_options.max_connections = impl.limit;
+  loop_options.request_deadline = impl.options.request_deadline;
+  loop_options.max_body_bytes = kMaxBodyBytes;
+  impl.loop = std::make_unique<ConnectionLoop>(
+      listener->first, loop_options, [&impl](Exchange& ex) { impl.exchange(ex); },
+      [&impl](CloseReason reason) { impl.closed(reason); });
+  return listener->second;
 }
 
 void HttpServer::stop() {
   auto& impl = *m_impl;
-  if (!impl.thread.joinable()) {
+  if (!impl.loop) {
     return;
   }
-  impl.server.stop();
-  impl.thread.join();
+  impl.loop->stop();
+  impl.loop.reset();
+}
+
+std::size_t HttpServer::connection_limit() const {
+  return m_impl->limit;
+}
+
+std::size_t HttpServer::open_connections() const {
+  return m_impl->loop ? m_impl->loop->open_connections() : 0;
 }
 
 } // namespace etl::server

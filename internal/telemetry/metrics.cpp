@@ -25,6 +25,7 @@ constexpr std::string_view kWaitCauses[] = {"rate_limit", "retry_after", "backof
 constexpr std::string_view kBodyKinds[] = {"empty",     "html",         "not_json",
                                            "truncated", "error_object", "not_array"};
 constexpr std::string_view kLoadErrorKinds[] = {"unavailable", "rejected", "refused", "internal"};
+constexpr std::string_view kServerCloseReasons[] = {"limit", "deadline", "too_large"};
 
 // 10 ms (a cached page from a nearby proxy) up to 60 s (a tick stuck in backoff).
 const prometheus::Histogram::BucketBoundaries kDurationBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -174,7 +175,11 @@ struct Metrics::Families {
         planned_calls_per_month(gauge(r, "planned_calls_per_month",
                                       "CoinGecko calls per 30-day month the configuration implies at most.")),
         sweep_ticks(gauge(r, "sweep_ticks",
-                          "Ticks one full sweep of PAGES x currencies takes (1: every tick).")) {
+                          "Ticks one full sweep of PAGES x currencies takes (1: every tick).")),
+        server_closed(labelled_counter(r, "http_server_connections_closed_total",
+                                       "Connections the observability server closed on its own: at its "
+                                       "connection limit, at the request deadline, or for an oversized request.",
+                                       "reason", kServerCloseReasons)) {
     prometheus::BuildGauge()
         .Name(kPrefix + "build_info")
         .Help("Build version and git revision; always 1.")
@@ -213,6 +218,7 @@ struct Metrics::Families {
   prometheus::Gauge& planned_calls_per_minute;
   prometheus::Gauge& planned_calls_per_month;
   prometheus::Gauge& sweep_ticks;
+  Labelled<prometheus::Counter> server_closed;
   ProcessCollector process;
 };
 
@@ -244,6 +250,10 @@ std::string Metrics::serialize() const {
   std::ostringstream out;
   prometheus::TextSerializer{}.Serialize(out, families);
   return out.str();
+}
+
+prometheus::Counter& Metrics::http_server_connections_closed(std::string_view reason) {
+  return m_families->server_closed.get(reason);
 }
 
 prometheus::Counter& Metrics::tick(std::string_view result) {

@@ -79,6 +79,8 @@ public:
   prometheus::Gauge& planned_calls_per_minute;
   prometheus::Gauge& planned_calls_per_month;
   prometheus::Gauge& sweep_ticks;             // ticks per full sweep of PAGES x currencies
+  // The observability server: connections it closed (limit|deadline|too_large)
+  prometheus::Counter& http_server_connections_closed(std::string_view reason);
 
   ~Metrics();
 };

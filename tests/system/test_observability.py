@@ -39,6 +39,7 @@ ALLOWED = {
     "coingecko_etl_bodies_rejected_total": ("kind", {"empty", "html", "not_json", "truncated", "error_object",
                                                      "not_array", "other"}),
     "coingecko_etl_load_errors_total": ("kind", {"unavailable", "rejected", "refused", "internal", "other"}),
+    "coingecko_etl_http_server_connections_closed_total": ("reason", {"limit", "deadline", "too_large", "other"}),
 }
 BUCKETS = {"0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "+Inf"}
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')

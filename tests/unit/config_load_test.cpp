@@ -90,6 +90,7 @@ TEST_CASE("config: an empty environment gives the documented defaults", "[config
   CHECK(c.spool_max_age == 168h);
   CHECK(c.http_host == "0.0.0.0");
   CHECK(c.http_port == 8080);
+  CHECK(c.http_max_connections == 256);
   CHECK(c.log_level == "info");
   CHECK(c.log_format == etl::config::LogFormat::text);
   CHECK(c.shutdown_timeout == 10s);
@@ -124,6 +125,7 @@ TEST_CASE("config: valid values for every variable are taken", "[config]") {
       {"SPOOL_MAX_BYTES", "2097152"},
       {"SPOOL_MAX_AGE", "1h30m"},
       {"HTTP_ADDR", "[::1]:0"},
+      {"HTTP_MAX_CONNECTIONS", "32"},
       {"LOG_LEVEL", "DEBUG"},
       {"LOG_FORMAT", "json"},
       {"SHUTDOWN_TIMEOUT", "1m"},
@@ -153,6 +155,7 @@ TEST_CASE("config: valid values for every variable are taken", "[config]") {
   CHECK(c.spool_max_age == 90min);
   CHECK(c.http_host == "::1");
   CHECK(c.http_port == 0);
+  CHECK(c.http_max_connections == 32);
   CHECK(c.log_level == "debug");
   CHECK(c.log_format == etl::config::LogFormat::json);
   CHECK(c.shutdown_timeout == 60s);
@@ -203,6 +206,8 @@ TEST_CASE("config: each bad setting is reported with its name, value and what is
       {{{"HTTP_ADDR", "localhost:http"}}, "HTTP_ADDR=\"localhost:http\""},
       {{{"HTTP_ADDR", "0.0.0.0:65536"}}, "HTTP_ADDR=\"0.0.0.0:65536\""},
       {{{"HTTP_ADDR", "::1:8080"}}, "HTTP_ADDR=\"::1:8080\""},
+      {{{"HTTP_MAX_CONNECTIONS", "0"}}, "HTTP_MAX_CONNECTIONS=\"0\": must be an integer from 1 to 65536"},
+      {{{"HTTP_MAX_CONNECTIONS", "65537"}}, "HTTP_MAX_CONNECTIONS=\"65537\""},
       {{{"LOG_LEVEL", "verbose"}}, "LOG_LEVEL=\"verbose\": must be trace, debug, info, warn, error, critical or off"},
       {{{"LOG_FORMAT", "xml"}}, "LOG_FORMAT=\"xml\": must be text or json"},
       {{{"SHUTDOWN_TIMEOUT", "0"}}, "SHUTDOWN_TIMEOUT=\"0\": must be a duration from 1s to 10m"},

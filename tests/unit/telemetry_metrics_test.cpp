@@ -92,6 +92,9 @@ TEST_CASE("every family is exposed at zero before the first event", "[telemetry]
            "coingecko_etl_snapshots_dropped_total 0",
            "coingecko_etl_spool_write_errors_total 0",
            "coingecko_etl_db_up 0",
+           "coingecko_etl_http_server_connections_closed_total{reason=\"limit\"} 0",
+           "coingecko_etl_http_server_connections_closed_total{reason=\"deadline\"} 0",
+           "coingecko_etl_http_server_connections_closed_total{reason=\"too_large\"} 0",
            "coingecko_etl_build_info{revision=\"abc123\",version=\"1.2.3\"} 1",
        }) {
     INFO(line);

@@ -27,6 +27,7 @@ const MODELS = {
   "batch/v1/Job": ["kubernetes-models/batch/v1/Job", "Job"],
   "batch/v1/CronJob": ["kubernetes-models/batch/v1/CronJob", "CronJob"],
   "policy/v1/PodDisruptionBudget": ["kubernetes-models/policy/v1/PodDisruptionBudget", "PodDisruptionBudget"],
+  "networking.k8s.io/v1/NetworkPolicy": ["kubernetes-models/networking.k8s.io/v1/NetworkPolicy", "NetworkPolicy"],
   "monitoring.coreos.com/v1/ServiceMonitor": [
     "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor",
     "ServiceMonitor",
@@ -205,6 +206,18 @@ function contractProblems(docs, opts) {
     }
     const pdbs = byKind("PodDisruptionBudget").filter((p) => matches(p.spec.selector.matchLabels, pod.metadata.labels));
     if (pdbs.length !== 1) fail(`${where}: expected one PodDisruptionBudget, found ${pdbs.length}`);
+    // Ingress: exactly one NetworkPolicy for the pods; it admits the observability port (probes,
+    // Prometheus) and leaves egress alone (DNS, CoinGecko, PostgreSQL).
+    const policies = byKind("NetworkPolicy").filter((p) => matches(p.spec.podSelector?.matchLabels, pod.metadata.labels));
+    if (policies.length !== 1) fail(`${where}: expected one NetworkPolicy selecting its pods, found ${policies.length}`);
+    for (const p of policies) {
+      const at = `NetworkPolicy/${p.metadata.name}`;
+      const types = p.spec.policyTypes || ["Ingress"];
+      if (types.includes("Egress")) fail(`${at}: must not restrict Egress (the daemon needs DNS, CoinGecko and PostgreSQL)`);
+      const admitsHttp = (p.spec.ingress || []).some((rule) =>
+        (rule.ports || []).some((pp) => (pp.protocol || "TCP") === "TCP" && probePort(pp.port) === httpPort));
+      if (!admitsHttp) fail(`${at}: must admit ingress to the HTTP port ${httpPort} (probes, Prometheus)`);
+    }
     for (const s of byKind("ServiceMonitor")) {
       const svc = services.find((x) => matches(s.spec.selector.matchLabels, x.metadata.labels));
       if (!svc) fail(`ServiceMonitor/${s.metadata.name}: selects no Service of the Deployment`);
@@ -258,10 +271,14 @@ const MUTATIONS = [
   ["spool not mounted", (ds) => (dep(ds).volumeMounts = dep(ds).volumeMounts.filter((m) => m.name !== "spool")), "is not on a volume"],
   ["memory limit removed", (ds) => delete dep(ds).resources.limits.memory, "resources.limits.memory missing"],
   ["not-ready pods unscraped", (ds) => (ds.find((d) => d.kind === "Service").spec.publishNotReadyAddresses = false), "publishNotReadyAddresses"],
+  ["NetworkPolicy admits another port", (ds) => (netpol(ds).spec.ingress[0].ports[0].port = 9090), "must admit ingress to the HTTP port"],
+  ["NetworkPolicy restricts egress", (ds) => (netpol(ds).spec.policyTypes = ["Ingress", "Egress"]), "must not restrict Egress"],
+  ["NetworkPolicy removed", (ds) => ds.splice(ds.indexOf(netpol(ds)), 1), "expected one NetworkPolicy"],
 ];
 const podOf = (ds) => ds.find((d) => d.kind === "Deployment").spec.template.spec;
 const dep = (ds) => podOf(ds).containers[0];
 const cm = (ds) => ds.find((d) => d.kind === "ConfigMap");
+const netpol = (ds) => ds.find((d) => d.kind === "NetworkPolicy");
 
 async function selfTest(docs, opts) {
   let failures = 0;
