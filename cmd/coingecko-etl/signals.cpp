@@ -107,7 +107,11 @@ struct ShutdownWatchdog::State {
     }
     signalled_at = Clock::now();
     deadline = *signalled_at + timeout;
-    spdlog::info("received {}: shutting down (at most {} ms)", strsignal(sig), timeout.count());
+    if (stop != nullptr) {
+      spdlog::info("received {}: shutting down (at most {} ms)", strsignal(sig), timeout.count());
+    } else {
+      spdlog::info("received {} during start-up: stopping as soon as it is done", strsignal(sig));
+    }
     apply_first_signal();
   }
 
@@ -161,19 +165,28 @@ int ShutdownWatchdog::run(const std::function<int()>& work, StopSignal& stop, co
     s.abandoned_status = policy.abandoned_status;
     if (s.signalled_at) { // arrived during start-up: stop at once, deadline from the signal
       s.deadline = *s.signalled_at + policy.timeout;
+      spdlog::info("shutting down (at most {} ms from the signal)", policy.timeout.count());
       s.apply_first_signal();
     }
   }
   s.wake(); // the deadline may have changed
-  const int code = work();
-  bool signalled = false;
+  // Disarmed however work() ends (an exception too): `stop` and the callback's captures die
+  // with the caller's frame.
+  struct Disarm {
+    State& s;
+    ~Disarm() {
+      const std::lock_guard lock(s.mutex);
+      s.stop = nullptr;
+      s.on_first_signal = nullptr;
+    }
+  };
+  int code = 0;
   {
-    const std::lock_guard lock(s.mutex);
-    s.stop = nullptr;
-    s.on_first_signal = nullptr;
-    signalled = s.signalled_at.has_value();
+    const Disarm disarm{s};
+    code = work();
   }
-  return signalled && policy.signal_ends_successfully ? 0 : code;
+  const std::lock_guard lock(s.mutex);
+  return s.signalled_at && policy.signal_ends_successfully ? 0 : code;
 }
 
 } // namespace etl::cmd

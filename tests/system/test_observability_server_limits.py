@@ -119,7 +119,7 @@ def main():
         h.check(int(db.scalar(ADVISORY_SQL)) >= 1, "the daemon holds its leader lock (an advisory lock)")
 
         open_idle(port, IDLE, idle)
-        slow = [SlowClient(port, stop, max_seconds=60) for _ in range(SLOW)]
+        slow = [SlowClient(port, stop, max_seconds=h.scaled(90)) for _ in range(SLOW)]
         for c in slow:
             c.start()
         h.check(True, f"{IDLE} idle connections and {SLOW} slow-header clients connected")
