@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -40,11 +41,24 @@ struct SnapshotMeta {
 
 struct LoadCounts {
   std::int64_t pages = 0;
-  std::int64_t coins_received = 0; // valid coins offered (sum of add_page's coins.size());
+  std::int64_t coins_received = 0; // valid coins offered (sum of add_page's coins.size()) minus
+                                   // those PostgreSQL refused;
                                    // rows_inserted + rows_unchanged == coins_received
   std::int64_t rows_inserted = 0;
   std::int64_t rows_unchanged = 0;
-  std::int64_t rows_rejected = 0;
+  std::int64_t rows_rejected = 0; // by the parser (add_page's rejected_in_page) and by PostgreSQL
+};
+
+// A coin PostgreSQL refused (a data error: SQLSTATE class 22, 23 or 54) while the rest of its
+// page was stored: isolated under savepoints, dropped, counted in rows_rejected.
+struct RejectedRow {
+  std::string coin_id;
+  std::string sqlstate;
+  std::string message; // the server's message, secrets removed
+};
+
+struct PageResult {
+  std::vector<RejectedRow> rejected_rows; // empty on the normal path
 };
 
 struct LoadResult {
@@ -66,11 +80,14 @@ public:
   SnapshotLoad& operator=(SnapshotLoad&&) noexcept;
   ~SnapshotLoad();
 
-  // Stores the raw page (body as jsonb in coin_market_raw) and COPYs its coins into staging.
-  // `raw_json_body` must be a valid JSON document (the page parsed as a markets array).
-  tl::expected<void, DbError> add_page(int page, std::string_view raw_json_body,
-                                       std::span<const market::CoinMarket> coins,
-                                       std::int64_t rejected_in_page);
+  // Stores the raw page (the body's exact bytes, bytea, in coin_market_raw) and moves its coins
+  // into coin_market: one COPY under one savepoint. If PostgreSQL refuses that as data (class
+  // 22, 23, 54), the savepoint is rolled back and the page is bisected, each half under its own
+  // savepoint, down to the single rows it refuses: those are dropped and returned, the others
+  // stay. Any other error fails the snapshot as described above.
+  tl::expected<PageResult, DbError> add_page(int page, std::string_view raw_body,
+                                             std::span<const market::CoinMarket> coins,
+                                             std::int64_t rejected_in_page);
   // Moves staged rows into coin_market (ON CONFLICT DO NOTHING), writes etl_runs with
   // status ("loaded", "partial" or "rejected") and error text, commits.
   tl::expected<LoadResult, DbError> commit(std::string_view status, std::string_view error);

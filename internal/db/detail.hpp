@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,7 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   std::int64_t staged = 0;
   std::int64_t inserted = 0; // rows the pages so far added to coin_market
   std::string copy_buffer; // one page of COPY text, reused page after page
+  std::vector<std::size_t> row_ends; // where each coin's line ends in copy_buffer
 
   Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m, bool loaded);
   ~Impl() override;
@@ -88,6 +90,12 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   void abandon(DbError why) noexcept override;
   DbError fail(std::string_view what_failed); // call inside a catch block
   void detach() noexcept;                      // the transaction is over: unlink from the session
+
+  // Moves the page's rows [lo, hi) (lines of copy_buffer) into coin_market under a savepoint.
+  // A data refusal is returned with the savepoint rolled back; any other failure is thrown.
+  std::optional<DbError> try_rows(std::size_t lo, std::size_t hi);
+  // try_rows(lo, hi), bisecting on refusal: the rows refused alone are added to `out`.
+  void settle(std::span<const market::CoinMarket> coins, std::size_t lo, std::size_t hi, PageResult& out);
 };
 
 } // namespace etl::db

@@ -1,11 +1,14 @@
-// One snapshot = one transaction: per page the raw body, a COPY into session staging and an
-// INSERT ... SELECT ... ON CONFLICT DO NOTHING into coin_market; at the end the etl_runs row.
+// One snapshot = one transaction: per page the raw body, then under a savepoint a COPY into
+// session staging and an INSERT ... SELECT ... ON CONFLICT DO NOTHING into coin_market; at the
+// end the etl_runs row. A page PostgreSQL refuses as data is bisected down to the refused rows.
 #include "db/detail.hpp"
 
 #include "db/copy_text.hpp"
 
 #include <optional>
 
+#include <pqxx/binarystring>
+#include <pqxx/subtransaction>
 #include <pqxx/tablewriter>
 
 namespace etl::db {
@@ -19,10 +22,10 @@ using market::CoinMarket;
 // tablewriter (deprecated in favour of stream_to, which escapes field by field and costs far
 // more CPU); its multibyte warning concerns its own escaping, which is not used here: rows are
 // escaped by copy_text.cpp and the session's client_encoding is UTF8.
-void copy_rows_to_stage(pqxx::work& work, const std::string& rows) {
+void copy_rows_to_stage(pqxx::dbtransaction& tx, const std::string& rows) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter writer{work, "coin_market_stage", kCoinMarketColumns.begin(), kCoinMarketColumns.end()};
+  pqxx::tablewriter writer{tx, "coin_market_stage", kCoinMarketColumns.begin(), kCoinMarketColumns.end()};
 #pragma GCC diagnostic pop
   writer.write_raw_line(rows);
   writer.complete();
@@ -46,6 +49,46 @@ DbError usage(std::string message) {
 }
 
 } // namespace
+
+std::optional<DbError> SnapshotLoad::Impl::try_rows(std::size_t lo, std::size_t hi) {
+  const std::size_t begin = lo == 0 ? 0 : row_ends[lo - 1];
+  const std::size_t end = row_ends[hi - 1];
+  try {
+    pqxx::subtransaction savepoint{*work, "page"};
+    if (begin == 0 && end == copy_buffer.size()) copy_rows_to_stage(savepoint, copy_buffer);
+    else copy_rows_to_stage(savepoint, copy_buffer.substr(begin, end - begin));
+    const auto added = savepoint.exec(move_stage_sql()).affected_rows();
+    // TRUNCATE, not DELETE: dead rows of earlier pages would be scanned again page after page
+    // (the transaction keeps them).
+    savepoint.exec("TRUNCATE coin_market_stage");
+    savepoint.commit();
+    inserted += added;
+    return std::nullopt;
+  } catch (...) {
+    // The savepoint is rolled back by now (its destructor ran): staging and coin_market hold
+    // nothing of these rows, and the snapshot transaction is usable again. Only a data error on
+    // a live connection is the rows' fault; anything else ends the snapshot (the caller's fail()).
+    DbError e = detail::translate_current_exception("insert into coin_market", secrets);
+    const bool connection_open = session != nullptr && session->conn != nullptr && session->conn->is_open();
+    if (e.kind != DbError::Kind::rejected || !connection_open) throw;
+    return e;
+  }
+}
+
+void SnapshotLoad::Impl::settle(std::span<const CoinMarket> coins, std::size_t lo, std::size_t hi,
+                                PageResult& out) {
+  auto refusal = try_rows(lo, hi);
+  if (!refusal) return;
+  if (hi - lo == 1) {
+    out.rejected_rows.push_back({coins[lo].id, std::move(refusal->sqlstate), std::move(refusal->message)});
+    return;
+  }
+  // Halves until the refused rows are alone: k bad rows of n cost O(k log n) savepoints, and a
+  // page with no bad row never gets here.
+  const std::size_t mid = lo + (hi - lo) / 2;
+  settle(coins, lo, mid, out);
+  settle(coins, mid, hi, out);
+}
 
 SnapshotLoad::Impl::Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m,
                          bool loaded)
@@ -94,45 +137,50 @@ SnapshotLoad::~SnapshotLoad() = default;
 
 bool SnapshotLoad::id_taken_by_another_snapshot() const noexcept { return m_impl && m_impl->id_collision; }
 
-tl::expected<void, DbError> SnapshotLoad::add_page(int page, std::string_view raw_json_body,
-                                                   std::span<const market::CoinMarket> coins,
-                                                   std::int64_t rejected_in_page) {
+tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_view raw_body,
+                                                         std::span<const market::CoinMarket> coins,
+                                                         std::int64_t rejected_in_page) {
   if (!m_impl) return unexpected(usage("add_page: moved-from SnapshotLoad"));
   Impl& s = *m_impl;
   if (s.failure) return unexpected(*s.failure);
   if (s.committed) return unexpected(usage("add_page: snapshot already committed"));
+  PageResult result;
   if (!s.already_loaded) {
     if (!s.work) return unexpected(usage("add_page: snapshot transaction is closed"));
     try {
-      // The body is cast to jsonb by the server: it is validated there, stored once per page.
+      // The exact bytes, sent as a binary parameter: nothing to parse or validate on the
+      // server (migration 0005: bytea, where jsonb refused \u0000 and out-of-range numbers).
       // No conflict target: the key is (snapshot_id, page) before migration 0004 and
       // (snapshot_id, page, fetched_at) after it, and this must work on either.
       s.work->exec_params(
           "INSERT INTO coin_market_raw (snapshot_id, page, vs_currency, fetched_at, body, "
-          "body_bytes) VALUES ($1, $2, $3, $4::timestamptz, $5::jsonb, $6) "
+          "body_bytes) VALUES ($1, $2, $3, $4::timestamptz, $5, $6) "
           "ON CONFLICT DO NOTHING",
           s.meta.snapshot_id, page, s.meta.vs_currency, s.fetched_at_text,
-          std::string(raw_json_body), static_cast<std::int64_t>(raw_json_body.size()));
+          pqxx::binarystring(raw_body.data(), raw_body.size()),
+          static_cast<std::int64_t>(raw_body.size()));
       if (!coins.empty()) {
         s.copy_buffer.clear();
+        s.row_ends.clear();
         const RowContext context{s.meta.vs_currency, s.meta.snapshot_id, s.fetched_at_text};
-        for (const CoinMarket& coin : coins) append_coin_row(s.copy_buffer, coin, context);
-        copy_rows_to_stage(*s.work, s.copy_buffer);
-        s.inserted += s.work->exec(move_stage_sql()).affected_rows();
-        // TRUNCATE, not DELETE: dead rows of earlier pages would be scanned again page after
-        // page (the transaction keeps them).
-        s.work->exec("TRUNCATE coin_market_stage");
+        for (const CoinMarket& coin : coins) {
+          append_coin_row(s.copy_buffer, coin, context);
+          s.row_ends.push_back(s.copy_buffer.size());
+        }
+        s.settle(coins, 0, coins.size(), result);
       }
     } catch (...) {
       return unexpected(s.fail("add page " + std::to_string(page) + " of snapshot " +
                                s.meta.snapshot_id));
     }
   }
+  const auto refused = static_cast<std::int64_t>(result.rejected_rows.size());
+  const auto kept = static_cast<std::int64_t>(coins.size()) - refused;
   s.counts.pages += 1;
-  s.counts.coins_received += static_cast<std::int64_t>(coins.size());
-  s.counts.rows_rejected += rejected_in_page;
-  s.staged += static_cast<std::int64_t>(coins.size());
-  return {};
+  s.counts.coins_received += kept;
+  s.counts.rows_rejected += rejected_in_page + refused;
+  s.staged += kept;
+  return result;
 }
 
 tl::expected<LoadResult, DbError> SnapshotLoad::commit(std::string_view status,

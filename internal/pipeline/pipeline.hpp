@@ -114,7 +114,7 @@ private:
     std::string snapshot_id;
     spool::SnapshotPlan plan;   // what the sweep planned, as in the pending marker
     double db_seconds = 0;      // time spent in the database, reported as the load stage
-    std::int64_t rejected = 0;  // coins rejected by the parser in the pages added
+    std::int64_t rejected = 0;  // coins rejected by the parser or PostgreSQL in the pages added
     std::vector<int> pages;     // page numbers added
     std::size_t last_page_coins = 0; // coins (valid or rejected) in the last page added
   };

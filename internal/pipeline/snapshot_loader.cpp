@@ -24,6 +24,27 @@ std::chrono::system_clock::time_point file_mtime(const std::filesystem::path& p,
                                                std::chrono::nanoseconds{st.st_mtim.tv_nsec}} ;
 }
 
+// One line per page for the coins PostgreSQL refused (the rest of the page is stored): their
+// ids and the first refusal's SQLSTATE and message. They are counted in rows_rejected.
+void log_rows_refused(const std::string& snapshot_id, int page, const db::PageResult& result) {
+  if (result.rejected_rows.empty()) return;
+  std::string ids;
+  for (const auto& row : result.rejected_rows) ids += (ids.empty() ? "" : ",") + row.coin_id;
+  const db::RejectedRow& first = result.rejected_rows.front();
+  // A check violation's DETAIL repeats the whole row: keep the line short, cut on a UTF-8 boundary.
+  constexpr std::size_t kMaxMessage = 400;
+  std::string_view message = first.message;
+  if (message.size() > kMaxMessage) {
+    std::size_t cut = kMaxMessage;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    message = message.substr(0, cut);
+  }
+  telemetry::log_event(spdlog::level::warn, "coins refused by the database; the rest of the page is stored",
+                       {{"snapshot_id", snapshot_id}, {"stage", "load"}, {"page", page},
+                        {"rejected", static_cast<std::int64_t>(result.rejected_rows.size())}, {"coin_ids", ids},
+                        {"error_kind", "rejected"}, {"sqlstate", first.sqlstate}, {"error", message}});
+}
+
 } // namespace
 
 LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
@@ -113,9 +134,10 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
     }
     rejected += static_cast<std::int64_t>(parsed->rejected.size());
     last_page_coins = parsed->coins.size() + parsed->rejected.size();
-    if (auto ok = load->add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected.size()));
-        !ok)
-      return on_db_error(ok.error());
+    auto added = load->add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected.size()));
+    if (!added) return on_db_error(added.error());
+    rejected += static_cast<std::int64_t>(added->rejected_rows.size());
+    log_rows_refused(snapshot_id, page.page, *added);
   }
 
   // A sweep interrupted between pages (a failed page, a signal, a crash) left fewer pages than
@@ -223,13 +245,18 @@ std::optional<Pipeline::LiveLoad> Pipeline::begin_live_load(const std::string& s
 bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed) {
   const auto start = SteadyClock::now();
   const auto rejected = static_cast<std::int64_t>(parsed.rejected.size());
-  auto ok = live.load.add_page(page, body, parsed.coins, rejected);
+  auto added = live.load.add_page(page, body, parsed.coins, rejected);
   live.db_seconds += std::chrono::duration<double>(SteadyClock::now() - start).count();
   live.rejected += rejected;
   live.pages.push_back(page);
   live.last_page_coins = parsed.coins.size() + parsed.rejected.size();
-  if (!ok) live_load_failed(live, ok.error());
-  return static_cast<bool>(ok);
+  if (!added) {
+    live_load_failed(live, added.error());
+    return false;
+  }
+  live.rejected += static_cast<std::int64_t>(added->rejected_rows.size());
+  log_rows_refused(live.snapshot_id, page, *added);
+  return true;
 }
 
 void Pipeline::live_load_failed(const LiveLoad& live, const db::DbError& e) {

@@ -70,9 +70,10 @@ std::string plan(const std::string& url, const std::string& query) {
 constexpr const char* kDigest =
     "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY coin_id, vs_currency, last_updated), '')) "
     "FROM coin_market t";
+// The body's text is compared apart: migration 0005 turns 0001's jsonb into bytea holding it.
 constexpr const char* kRawDigest =
-    "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY snapshot_id, page), '')) "
-    "FROM coin_market_raw t";
+    "SELECT count(*) || ':' || md5(coalesce(string_agg((snapshot_id, page, vs_currency, fetched_at, body_bytes)::text, "
+    "'|' ORDER BY snapshot_id, page), '')) FROM coin_market_raw t";
 
 } // namespace
 
@@ -99,8 +100,16 @@ TEST_CASE("migration 0002 turns a filled coin_market into a partitioned one, val
   auto meta = make_meta("20260915T100000Z_usd");
   meta.started_at = utc(2026, 9, 15);
   meta.fetched_at = meta.started_at;
-  const auto loaded = load_one_page(db, meta, coins);
-  if (!loaded) FAIL(loaded.error().message);
+  {
+    // The loader writes 0005's bytea body: load through it, then give the row 0001's jsonb.
+    pqxx::connection admin{url};
+    pqxx::nontransaction tx{admin};
+    tx.exec("ALTER TABLE coin_market_raw ALTER COLUMN body TYPE bytea USING convert_to(body::text, 'UTF8')");
+    const auto loaded = load_one_page(db, meta, coins);
+    if (!loaded) FAIL(loaded.error().message);
+    tx.exec("ALTER TABLE coin_market_raw ALTER COLUMN body TYPE jsonb USING convert_from(body, 'UTF8')::jsonb");
+  }
+  CHECK(scalar(url, "SELECT pg_typeof(body)::text || ' ' || body::text FROM coin_market_raw") == "jsonb []");
   const std::string before = scalar(url, kDigest);
   const std::string latest_before = scalar(url, "SELECT count(*) FROM coin_market_latest");
   CHECK(before.starts_with("31:"));
@@ -115,6 +124,7 @@ TEST_CASE("migration 0002 turns a filled coin_market into a partitioned one, val
   // coin_market_raw (0004) likewise, by fetched_at: the September page is in September's month.
   CHECK(scalar(url, "SELECT relkind FROM pg_class WHERE oid = 'coin_market_raw'::regclass") == "p");
   CHECK(scalar(url, kRawDigest) == raw_before);
+  CHECK(scalar(url, "SELECT convert_from(body, 'UTF8') FROM coin_market_raw") == "[]"); // 0005: jsonb's text
   CHECK(scalar(url, "SELECT tableoid::regclass FROM coin_market_raw") == "coin_market_raw_p2026_09");
   CHECK(scalar(url, "SELECT to_regclass('coin_market_raw_unpartitioned') IS NULL") == "t");
   CHECK(has(partitions(url, "coin_market_raw"), "coin_market_raw_default"));

@@ -51,7 +51,7 @@ def main():
         counts = db.rows("SELECT coins_received, rows_inserted + rows_unchanged FROM etl_runs")
         h.check(all(c == ["100", "100"] for c in counts), f"neither poll was skipped: 100 coins each ({counts})")
         coins = int(db.scalar("SELECT count(*) FROM coin_market"))
-        distinct = int(db.scalar("SELECT count(DISTINCT (e->>'id', e->>'last_updated')) FROM coin_market_raw, "
+        distinct = int(db.scalar("SELECT count(DISTINCT (e->>'id', e->>'last_updated')) FROM coin_market_raw_json, "
                                  "jsonb_array_elements(body) e"))
         h.check(coins == distinct and coins > 100, f"coin_market holds every distinct observation of both polls "
                                                    f"({coins} rows, {distinct} distinct)")
