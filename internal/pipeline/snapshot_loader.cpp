@@ -111,9 +111,9 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
                    ": " + parsed.error().detail;
       continue;
     }
-    rejected += static_cast<std::int64_t>(parsed->rejected.size());
-    last_page_coins = parsed->coins.size() + parsed->rejected.size();
-    if (auto ok = load->add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected.size()));
+    rejected += static_cast<std::int64_t>(parsed->rejected_count);
+    last_page_coins = parsed->received();
+    if (auto ok = load->add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected_count));
         !ok)
       return on_db_error(ok.error());
   }
@@ -222,12 +222,12 @@ std::optional<Pipeline::LiveLoad> Pipeline::begin_live_load(const std::string& s
 
 bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed) {
   const auto start = SteadyClock::now();
-  const auto rejected = static_cast<std::int64_t>(parsed.rejected.size());
+  const auto rejected = static_cast<std::int64_t>(parsed.rejected_count);
   auto ok = live.load.add_page(page, body, parsed.coins, rejected);
   live.db_seconds += std::chrono::duration<double>(SteadyClock::now() - start).count();
   live.rejected += rejected;
   live.pages.push_back(page);
-  live.last_page_coins = parsed.coins.size() + parsed.rejected.size();
+  live.last_page_coins = parsed.received();
   if (!ok) live_load_failed(live, ok.error());
   return static_cast<bool>(ok);
 }

@@ -4,8 +4,9 @@
    are refused, every snapshot fetched meanwhile stays pending (nothing quarantined), /readyz is
    503 naming the refusal, load_errors_total{kind="refused"} counts it. Once the database is
    writable again, every one of them loads and /readyz returns to 200.
-2. A snapshot PostgreSQL refuses as data (a market_cap_rank beyond `integer`, SQLSTATE 22003) is
-   quarantined with its files kept, counted in snapshots_quarantined_total, and the tick that
+2. A snapshot PostgreSQL refuses as data outside its coin rows (a bad coin costs only itself:
+   test_refused_rows.py), here its raw page, refused by a CHECK the test adds (SQLSTATE 23514),
+   is quarantined with its files kept, counted in snapshots_quarantined_total, and the tick that
    fetched it is not a success: `once` exits 1, the daemon counts the tick as failed.
 """
 import json
@@ -80,26 +81,30 @@ def read_only_database(fake):
 
 
 def refused_as_data(fake, workdir):
-    # One coin with a rank PostgreSQL's `integer` cannot hold, among good ones.
+    # A page whose size the database refuses (any body of that size: only this one has it).
     with open(h.fixture(FIXTURE)) as f:
         coins = json.load(f)
-    coins[1]["market_cap_rank"] = 3000000000
-    bad_body = os.path.join(workdir, "rank-out-of-range.json")
+    bad_body = os.path.join(workdir, "refused-page.json")
     with open(bad_body, "w") as f:
         json.dump(coins, f)
+    size = os.path.getsize(bad_body)
+    h.check(size != os.path.getsize(h.fixture(FIXTURE)), "the refused page differs in size from the good ones")
 
     db = h.Database("system_refuses_data")
     fake.script([f"status 200 body={bad_body}"])
     once = h.Daemon(db, fake, command="once")
+    migrate = h.Daemon(db, fake, command="migrate")
     d = None
     try:
+        h.check(migrate.run_to_exit(timeout=60) == 0, "`migrate` exits 0")
+        db.psql(f"ALTER TABLE coin_market_raw ADD CONSTRAINT test_refuse_page CHECK (body_bytes <> {size}) NOT VALID")
         code = once.run_to_exit(timeout=60)
         h.check(code == 1, f"`once` whose snapshot was quarantined exits 1: not loaded (got {code})")
         names = os.listdir(os.path.join(once.data_dir, "quarantine"))
         h.check(len(names) == 1, f"the snapshot is quarantined ({names})")
         with open(os.path.join(once.data_dir, "quarantine", names[0])) as f:
             reason = f.read()
-        h.check("22003" in reason, f"quarantine/ names the reason ({reason[:200]})")
+        h.check("23514" in reason, f"quarantine/ names the reason ({reason[:200]})")
         h.check(len(once.raw_files()) == 1, "its raw page is kept")
 
         fake.script([f"status 200 body={bad_body}"])
@@ -117,6 +122,7 @@ def refused_as_data(fake, workdir):
         if d:
             d.cleanup()
         once.cleanup()
+        migrate.cleanup()
 
 
 def main():
