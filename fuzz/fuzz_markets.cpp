@@ -1,6 +1,7 @@
 // libFuzzer target for the /coins/markets parser: the one place untrusted bytes meet our code.
 // Beyond "no crash, no sanitizer report" it checks what the loader relies on: every accepted
-// coin has an id and a valid last_updated, its processed record is valid JSON, and every text
+// coin has an id and a valid last_updated, every value fits PostgreSQL, the page's records stay
+// within their caps, its processed record is valid JSON, and every text
 // we derive from the body (error detail, rejection reason, rejected id) is valid UTF-8, so it
 // can go into logs and PostgreSQL.
 //
@@ -48,13 +49,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require_utf8(page.error().detail);
     return 0;
   }
+  // Whatever the body, a page costs a bounded number of records (issue 9).
+  if (page->coins.size() > etl::market::kMaxElementsPerPage ||
+      page->rejected.size() > etl::market::kMaxRejectedDetails ||
+      page->rejected.size() > page->rejected_count)
+    std::abort();
   for (const etl::market::RejectedCoin& rejected : page->rejected) {
     require_utf8(rejected.id);
     require_utf8(rejected.reason);
+    if (rejected.id.size() > etl::market::kMaxRejectedIdBytes + 3) std::abort();
   }
   std::string out;
   for (const etl::market::CoinMarket& coin : page->coins) {
-    if (coin.id.empty() || !etl::market::is_iso8601_timestamp(coin.last_updated)) std::abort();
+    if (coin.id.empty() || coin.id.size() > etl::market::kMaxIdBytes ||
+        !etl::market::is_iso8601_timestamp(coin.last_updated))
+      std::abort();
+    // Every value kept is one PostgreSQL takes (numeric's range; integer by the type).
+    for (const etl::market::Decimal* d : etl::market::decimal_fields(coin))
+      if (*d && !etl::market::fits_postgres_numeric(**d)) std::abort();
     out.clear();
     etl::market::append_processed_record(out, coin, "usd");
     if (!is_valid_json(out, true)) std::abort();

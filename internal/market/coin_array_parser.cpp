@@ -115,6 +115,15 @@ bool is_integer_literal(std::string_view text) noexcept {
   return text.find_first_of(".eE") == std::string_view::npos;
 }
 
+// The first kMaxRejectedIdBytes of a (valid UTF-8) id, cut at a character boundary, plus "...".
+std::string cut_id(std::string_view id) {
+  if (id.size() <= kMaxRejectedIdBytes) return std::string(id);
+  std::size_t end = kMaxRejectedIdBytes;
+  while (end > 0 && (static_cast<unsigned char>(id[end]) & 0xC0) == 0x80)
+    --end;
+  return std::string(id.substr(0, end)) + "...";
+}
+
 // SAX handler that builds CoinMarket values straight from the token stream. It never stops the
 // parse: a bad coin is remembered and the rest of its object is consumed, so the next element
 // starts cleanly.
@@ -198,10 +207,32 @@ private:
     m_after_skip = after;
   }
 
+  // Every rejection is counted; only the first few keep their id and reason, so a body of a
+  // million tiny elements costs a counter, not a million records (and log lines downstream).
+  bool keeps_details() const noexcept { return m_page.rejected.size() < kMaxRejectedDetails; }
+
+  void record_rejection(std::string id, std::string reason) {
+    ++m_page.rejected_count;
+    if (keeps_details()) {
+      if (id.size() > kMaxRejectedIdBytes) id = cut_id(id);
+      m_page.rejected.push_back(RejectedCoin{m_index, std::move(id), std::move(reason)});
+    }
+    ++m_index;
+  }
+
   void reject_element(JsonType type) {
-    std::string reason = "element is not an object (got ";
-    reason.append(type_name(type)).append(")");
-    m_page.rejected.push_back(RejectedCoin{m_index++, "", std::move(reason)});
+    if (m_index >= kMaxElementsPerPage) return reject_beyond_cap();
+    std::string reason;
+    if (keeps_details())
+      reason.append("element is not an object (got ").append(type_name(type)).append(")");
+    record_rejection("", std::move(reason));
+  }
+
+  void reject_beyond_cap() {
+    std::string reason;
+    if (keeps_details())
+      reason = "beyond the first " + std::to_string(kMaxElementsPerPage) + " elements of the page";
+    record_rejection("", std::move(reason));
   }
 
   bool begin_container(JsonType type) {
@@ -214,7 +245,7 @@ private:
       m_state = State::array;
       break;
     case State::array:
-      if (type == JsonType::object) {
+      if (type == JsonType::object && m_index < kMaxElementsPerPage) {
         m_coin = CoinMarket{};
         m_seen = 0;
         m_hint = 0;
@@ -332,6 +363,15 @@ private:
     return true;
   }
 
+  void accept_decimal(std::string_view field, std::string_view text, Decimal& target) {
+    if (!fits_postgres_numeric(text)) {
+      std::string message = "number out of PostgreSQL numeric range: ";
+      append_quoted(message, text, kMaxQuotedValueBytes);
+      return fail(field, message);
+    }
+    target.emplace(text);
+  }
+
   void accept_date(std::string_view field, std::string_view text,
                    std::optional<std::string>& target) {
     if (!accept_text(field, text)) return;
@@ -350,7 +390,7 @@ private:
     case FieldKind::id:
     case FieldKind::text:
       if (type != JsonType::string) return fail_type(name, expected_for(m_field), type);
-      if (spec.kind == FieldKind::id && text.empty()) return fail(name, "empty string");
+      if (spec.kind == FieldKind::id) return apply_id(text);
       if (accept_text(name, text)) (m_coin.*spec.text).assign(text);
       return;
     case FieldKind::image:
@@ -363,7 +403,7 @@ private:
                                          : m_coin.*spec.optional;
       if (type == JsonType::null) return target.reset();
       if (type != JsonType::number) return fail_type(name, "number or null", type);
-      target.emplace(text);
+      accept_decimal(name, text, target);
       return;
     }
     case FieldKind::rank:
@@ -388,15 +428,27 @@ private:
     }
   }
 
+  void apply_id(std::string_view text) {
+    if (text.empty()) return fail("id", "empty string");
+    if (!accept_text("id", text)) return;
+    if (text.size() > kMaxIdBytes) {
+      m_coin.id.assign(text); // so the rejection names the coin (record_rejection cuts it)
+      return fail("id", "longer than " + std::to_string(kMaxIdBytes) + " bytes (" +
+                            std::to_string(text.size()) + ")");
+    }
+    m_coin.id.assign(text);
+  }
+
   void apply_rank(JsonType type, std::string_view text) {
     constexpr std::string_view name = "market_cap_rank";
     if (type == JsonType::null) return m_coin.market_cap_rank.reset();
     if (type != JsonType::number) return fail_type(name, "integer or null", type);
     if (!is_integer_literal(text)) return fail(name, "expected integer or null, got fraction");
-    std::int64_t value = 0;
+    // The column is PostgreSQL integer: a wider value would refuse the whole page.
+    std::int32_t value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || end != text.data() + text.size()) {
-      return fail(name, "integer out of range");
+      return fail(name, "integer out of range (PostgreSQL integer)");
     }
     m_coin.market_cap_rank = value;
   }
@@ -412,7 +464,7 @@ private:
     Decimal& target = field == RoiField::times ? m_coin.roi_times : m_coin.roi_percentage;
     if (type == JsonType::null) return target.reset();
     if (type != JsonType::number) return fail_type(name, "number or null", type);
-    target.emplace(text);
+    accept_decimal(name, text, target);
   }
 
   void finish_coin() {
@@ -425,11 +477,11 @@ private:
     }
     if (m_reason.empty()) {
       m_page.coins.push_back(std::move(m_coin));
+      ++m_index;
     } else {
-      m_page.rejected.push_back(RejectedCoin{m_index, std::move(m_coin.id), std::move(m_reason)});
+      record_rejection(std::move(m_coin.id), std::move(m_reason));
       m_reason.clear();
     }
-    ++m_index;
   }
 
   ParsedPage& m_page;

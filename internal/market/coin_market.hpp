@@ -10,6 +10,7 @@ namespace etl::market {
 
 // A JSON number kept as the exact decimal text the API sent ("8.69e-05", "20022396.0",
 // "400000000000000000000"), so PostgreSQL numeric stores that value with no float rounding.
+// The parser only keeps text numeric accepts (fits_postgres_numeric in parse_markets.hpp).
 // std::nullopt means the API sent null (or, for optional keys, did not send the key).
 using Decimal = std::optional<std::string>;
 
@@ -24,7 +25,7 @@ struct CoinMarket {
   std::string image; // may be empty when the API sent null
   Decimal current_price;
   Decimal market_cap;
-  std::optional<std::int64_t> market_cap_rank;
+  std::optional<std::int64_t> market_cap_rank; // the parser keeps PostgreSQL integer's range
   Decimal fully_diluted_valuation;
   Decimal total_volume;
   Decimal high_24h;
@@ -49,5 +50,37 @@ struct CoinMarket {
   // Index i matches kPriceChangeWindows[i]; nullopt when absent or null.
   std::array<Decimal, kPriceChangeWindows.size()> price_change_percentage_in_currency;
 };
+
+// Every numeric field of `coin` (all Decimal members), for checks that treat them alike.
+inline std::array<const Decimal*, 19 + kPriceChangeWindows.size()>
+decimal_fields(const CoinMarket& coin) {
+  const auto& w = coin.price_change_percentage_in_currency;
+  return {&coin.current_price,
+          &coin.market_cap,
+          &coin.fully_diluted_valuation,
+          &coin.total_volume,
+          &coin.high_24h,
+          &coin.low_24h,
+          &coin.price_change_24h,
+          &coin.price_change_percentage_24h,
+          &coin.market_cap_change_24h,
+          &coin.market_cap_change_percentage_24h,
+          &coin.circulating_supply,
+          &coin.total_supply,
+          &coin.max_supply,
+          &coin.ath,
+          &coin.ath_change_percentage,
+          &coin.atl,
+          &coin.atl_change_percentage,
+          &coin.roi_times,
+          &coin.roi_percentage,
+          &w[0],
+          &w[1],
+          &w[2],
+          &w[3],
+          &w[4],
+          &w[5],
+          &w[6]};
+}
 
 } // namespace etl::market

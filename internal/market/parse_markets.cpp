@@ -217,14 +217,75 @@ bool is_iso8601_timestamp(std::string_view text) noexcept {
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9')
       ++pos;
     if (pos == start || pos - start > 9) return false;
+    // PostgreSQL takes "23:59:60" (rolled over to the next minute) but refuses "23:59:60.5".
+    if (second == 60 &&
+        text.substr(start, pos - start).find_first_not_of('0') != std::string_view::npos)
+      return false;
   }
   if (pos >= text.size()) return false;
   if (text[pos] == 'Z') return pos + 1 == text.size();
   if (text[pos] != '+' && text[pos] != '-') return false;
+  // PostgreSQL's limit on a zone displacement (MAX_TZDISP_HOUR): "+16:00" is
+  // "time zone displacement out of range".
+  constexpr int kMaxOffsetHour = 15;
   int offset_hour = 0, offset_minute = 0;
   return text.size() == pos + 6 && read_digits(text, pos + 1, 2, offset_hour) &&
          text[pos + 3] == ':' && read_digits(text, pos + 4, 2, offset_minute) &&
-         offset_hour <= 23 && offset_minute <= 59;
+         offset_hour <= kMaxOffsetHour && offset_minute <= 59;
+}
+
+bool fits_postgres_numeric(std::string_view text) noexcept {
+  // PostgreSQL's limits (numeric.c): NUMERIC_WEIGHT_MAX 32767 base-10000 digits before the point,
+  // NUMERIC_DSCALE_MAX 16383 decimal digits after it, and |exponent| < INT_MAX / 2.
+  constexpr long long kMaxPower = 4LL * 32768 - 1; // 131072 digits before the point
+  constexpr long long kMaxScale = 16383;
+  constexpr long long kMaxExponent = 1073741823; // INT_MAX / 2: refused from here on
+  const auto is_digit = [&](std::size_t i) {
+    return i < text.size() && text[i] >= '0' && text[i] <= '9';
+  };
+  std::size_t i = 0;
+  if (i < text.size() && text[i] == '-') ++i;
+  const std::size_t int_start = i;
+  while (is_digit(i))
+    ++i;
+  const std::size_t int_len = i - int_start;
+  std::size_t frac_start = i;
+  std::size_t frac_len = 0;
+  if (i < text.size() && text[i] == '.') {
+    frac_start = ++i;
+    while (is_digit(i))
+      ++i;
+    frac_len = i - frac_start;
+  }
+  if (int_len == 0) return false;
+  long long exponent = 0;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool negative = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+    if (!is_digit(i)) return false;
+    for (; is_digit(i); ++i) {
+      // Saturates: anything past the limit is refused whatever its exact value.
+      if (exponent <= kMaxExponent) exponent = exponent * 10 + (text[i] - '0');
+    }
+    if (exponent >= kMaxExponent) return false;
+    if (negative) exponent = -exponent;
+  }
+  if (i != text.size()) return false;
+  // Digits written after the point, moved by the exponent; zeros count (numeric keeps them).
+  if (static_cast<long long>(frac_len) - exponent > kMaxScale) return false;
+  // The power of ten of the first nonzero digit, moved by the exponent. Zero has no weight.
+  const std::string_view digits_int = text.substr(int_start, int_len);
+  const std::size_t lead = digits_int.find_first_not_of('0');
+  long long power = 0;
+  if (lead != std::string_view::npos) {
+    power = static_cast<long long>(int_len - lead) - 1;
+  } else {
+    const std::size_t frac_lead = text.substr(frac_start, frac_len).find_first_not_of('0');
+    if (frac_len == 0 || frac_lead == std::string_view::npos) return true;
+    power = -static_cast<long long>(frac_lead) - 1;
+  }
+  return power + exponent <= kMaxPower;
 }
 
 } // namespace etl::market

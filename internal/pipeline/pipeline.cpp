@@ -24,7 +24,28 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
   return Seconds(t.time_since_epoch()).count();
 }
 
-// Streams one snapshot's normalized records into processed/<id>.json, page by page.
+// One line per page for its rejected coins, however many: the count, and the ids and reasons
+// the parser kept (market::kMaxRejectedDetails), instead of one line per element.
+void log_rejected_coins(const std::string& snapshot_id, int page, const market::ParsedPage& parsed) {
+  if (parsed.rejected_count == 0) return;
+  std::string ids;
+  std::string reasons;
+  for (const auto& r : parsed.rejected) {
+    if (!r.id.empty()) ids.append(ids.empty() ? "" : ",").append(r.id);
+    reasons.append(reasons.empty() ? "" : "; ").append("#").append(std::to_string(r.index));
+    if (!r.id.empty()) reasons.append(" ").append(r.id);
+    reasons.append(": ").append(r.reason);
+  }
+  if (parsed.rejected_count > parsed.rejected.size())
+    reasons.append("; and ").append(std::to_string(parsed.rejected_count - parsed.rejected.size())).append(" more");
+  telemetry::log_event(spdlog::level::warn, "coins rejected",
+                       {{"snapshot_id", snapshot_id}, {"stage", "transform"}, {"page", page},
+                        {"rejected", parsed.rejected_count}, {"coin_ids", ids}, {"error_kind", "invalid_coin"},
+                        {"error", reasons}});
+}
+
+// Streams one snapshot's normalized records into processed/<id>.json, page by page. Rejections
+// are listed as the parser kept them (a few per page) and counted in full in rejected_count.
 class ProcessedWriter {
 public:
   ProcessedWriter(spool::Spool& spool, std::string snapshot_id, std::string vs_currency)
@@ -46,12 +67,14 @@ public:
       market::append_json_string(m_rejected, r.reason);
       m_rejected += '}';
     }
+    m_rejected_count += parsed.rejected_count;
     return write(m_buffer);
   }
 
   bool commit() {
     if (!open()) return false;
-    if (!write("\n],\"rejected\":[" + m_rejected + "]}\n")) return false;
+    if (!write("\n],\"rejected\":[" + m_rejected + "],\"rejected_count\":" + std::to_string(m_rejected_count) + "}\n"))
+      return false;
     auto ok = m_file->commit();
     if (!ok) {
       spdlog::error("processed file for {} not written: {}", m_id, ok.error().message);
@@ -91,6 +114,7 @@ private:
   std::optional<spool::AtomicFile> m_file;
   std::string m_buffer;
   std::string m_rejected;
+  std::size_t m_rejected_count = 0;
   bool m_first = true;
   bool m_failed = false;
 };
@@ -219,12 +243,8 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
       bad_page = true;
       continue;
     }
-    m_metrics.coins_received.Increment(static_cast<double>(parsed->coins.size() + parsed->rejected.size()));
-    for (const auto& r : parsed->rejected) {
-      telemetry::log_event(spdlog::level::warn, "coin rejected",
-                           {{"snapshot_id", id}, {"stage", "transform"}, {"page", page}, {"index", r.index},
-                            {"coin_id", r.id}, {"error_kind", "invalid_coin"}, {"error", r.reason}});
-    }
+    m_metrics.coins_received.Increment(static_cast<double>(parsed->received()));
+    log_rejected_coins(id, page, *parsed);
     processed.add_page(page, *parsed);
     parsed_any = true;
     m_metrics.stage_duration("transform").Observe(seconds_since(transform_start));
@@ -232,7 +252,7 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
     if (page == first_page) live = begin_live_load(id, *raw_path, {first_page, last_page, m_options.per_page});
     if (live && !add_live_page(*live, page, fetched->body, *parsed)) live.reset();
 
-    const auto received = parsed->coins.size() + parsed->rejected.size();
+    const auto received = parsed->received();
     if (received < static_cast<std::size_t>(m_options.per_page)) {
       // A short page is the end of the market: later pages of this sweep would be empty.
       m_market_end[currency] = page;

@@ -132,9 +132,9 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
                    ": " + parsed.error().detail;
       continue;
     }
-    rejected += static_cast<std::int64_t>(parsed->rejected.size());
-    last_page_coins = parsed->coins.size() + parsed->rejected.size();
-    auto added = load->add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected.size()));
+    rejected += static_cast<std::int64_t>(parsed->rejected_count);
+    last_page_coins = parsed->received();
+    auto added = load->add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected_count));
     if (!added) return on_db_error(added.error());
     rejected += static_cast<std::int64_t>(added->rejected_rows.size());
     log_rows_refused(snapshot_id, page.page, *added);
@@ -244,12 +244,12 @@ std::optional<Pipeline::LiveLoad> Pipeline::begin_live_load(const std::string& s
 
 bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed) {
   const auto start = SteadyClock::now();
-  const auto rejected = static_cast<std::int64_t>(parsed.rejected.size());
+  const auto rejected = static_cast<std::int64_t>(parsed.rejected_count);
   auto added = live.load.add_page(page, body, parsed.coins, rejected);
   live.db_seconds += std::chrono::duration<double>(SteadyClock::now() - start).count();
   live.rejected += rejected;
   live.pages.push_back(page);
-  live.last_page_coins = parsed.coins.size() + parsed.rejected.size();
+  live.last_page_coins = parsed.received();
   if (!added) {
     live_load_failed(live, added.error());
     return false;

@@ -92,17 +92,26 @@ TEST_CASE("fuzz regressions: markets inputs parse to well-formed pages or a name
     rapidjson::Document doc;
     doc.Parse<kStrict>(input.bytes.data(), input.bytes.size());
     if (!doc.HasParseError() && doc.IsArray()) {
-      CHECK(page->coins.size() + page->rejected.size() == doc.Size());
+      CHECK(page->received() == doc.Size());
     }
+    // Whatever the body, a page costs a bounded number of records (issue 9).
+    CHECK(page->coins.size() <= etl::market::kMaxElementsPerPage);
+    CHECK(page->rejected.size() <= etl::market::kMaxRejectedDetails);
+    CHECK(page->rejected.size() <= page->rejected_count);
     for (const etl::market::RejectedCoin& rejected : page->rejected) {
       CHECK(is_utf8(rejected.id));
+      CHECK(rejected.id.size() <= etl::market::kMaxRejectedIdBytes + 3);
       CHECK(is_utf8(rejected.reason));
       CHECK_FALSE(rejected.reason.empty());
     }
     std::string record;
     for (const etl::market::CoinMarket& coin : page->coins) {
       CHECK_FALSE(coin.id.empty());
+      CHECK(coin.id.size() <= etl::market::kMaxIdBytes);
       CHECK(etl::market::is_iso8601_timestamp(coin.last_updated));
+      // Every value kept is one PostgreSQL takes.
+      for (const etl::market::Decimal* d : etl::market::decimal_fields(coin))
+        CHECK((!*d || etl::market::fits_postgres_numeric(**d)));
       record.clear();
       etl::market::append_processed_record(record, coin, "usd");
       CHECK(is_valid_json(record, true));

@@ -12,6 +12,7 @@
 
 using etl::market::BodyErrorKind;
 using etl::market::CoinMarket;
+using etl::market::fits_postgres_numeric;
 using etl::market::is_iso8601_timestamp;
 using etl::market::parse_markets;
 using etl::market::ParsedPage;
@@ -279,7 +280,8 @@ TEST_CASE("market: elements that are not coins are rejected one by one", "[marke
     const ParsedPage page =
         parse_ok(read_fixture("julianfssen__coingecko_ruby__coins_list_2021-05-15.json"));
     CHECK(page.coins.empty());
-    REQUIRE(page.rejected.size() == 7248);
+    CHECK(page.rejected_count == 7248);
+    REQUIRE(page.rejected.size() == etl::market::kMaxRejectedDetails);
     CHECK(page.rejected[0].id == "01coin");
     CHECK(std::all_of(page.rejected.begin(), page.rejected.end(), [](const auto& r) {
       return r.reason == "last_updated: required field missing";
@@ -324,7 +326,7 @@ TEST_CASE("market: per-field validation", "[market]") {
   CHECK(reject_reason(R"("market_cap_rank":1e3,)") ==
         "market_cap_rank: expected integer or null, got fraction");
   CHECK(reject_reason(R"("market_cap_rank":9223372036854775808,)") ==
-        "market_cap_rank: integer out of range");
+        "market_cap_rank: integer out of range (PostgreSQL integer)");
   CHECK(reject_reason(R"("market_cap_rank":"1",)") ==
         "market_cap_rank: expected integer or null, got string");
   CHECK(reject_reason(R"("high_24h":true,)") == "high_24h: expected number or null, got boolean");
@@ -394,8 +396,8 @@ TEST_CASE("market: per-field validation", "[market]") {
     CHECK(big.low_24h == std::optional<std::string>("-0"));
     CHECK_FALSE(big.market_cap_rank);
 
-    const CoinMarket rank = accept(R"("market_cap_rank":9223372036854775807,)");
-    CHECK(rank.market_cap_rank == INT64_MAX);
+    const CoinMarket rank = accept(R"("market_cap_rank":2147483647,)");
+    CHECK(rank.market_cap_rank == INT32_MAX);
 
     const CoinMarket roi =
         accept(R"("roi":{"times":null,"currency":null,"extra":[{}],"percentage":2.5},)");
@@ -476,6 +478,17 @@ TEST_CASE("market: ISO 8601 timestamp validator", "[market]") {
       {"2024-01-01T00:00:00ZZ", false},
       {"2024-01-01T00:00:00+0800", false},
       {"2024-01-01T00:00:00+24:00", false},
+      // PostgreSQL's timestamptz input (issue 9): offsets within ±15:59, no fraction on second 60.
+      {"2024-01-01T00:00:00+15:59", true},
+      {"2024-01-01T00:00:00-15:59", true},
+      {"2024-01-01T00:00:00+16:00", false},
+      {"2024-01-01T00:00:00-16:00", false},
+      {"2024-01-01T00:00:00+23:59", false},
+      {"2024-12-31T23:59:60.000Z", true},
+      {"2024-12-31T23:59:60.5Z", false},
+      {"2024-12-31T23:59:60.000000001Z", false},
+      {"0001-01-01T00:00:00+15:00", true}, // 1 BC in UTC: within timestamptz's range
+      {"9999-12-31T23:59:59-15:59", true}, // 10000 AD in UTC: within it too
       {"2024-01-01T00:00:00+08:60", false},
       {"2024-01-01T00:00:00+08:00 ", false},
       {"2024-1-01T00:00:00Z", false},
@@ -486,5 +499,182 @@ TEST_CASE("market: ISO 8601 timestamp validator", "[market]") {
   for (const auto& [text, valid] : cases) {
     INFO(text);
     CHECK(is_iso8601_timestamp(text) == valid);
+  }
+}
+
+// Issue 9: every value the parser keeps is one PostgreSQL takes, so a bad value costs its coin,
+// never the snapshot. Each boundary below was checked against PostgreSQL 15's input functions.
+TEST_CASE("market: numbers numeric refuses are caught by fits_postgres_numeric", "[market]") {
+  const std::pair<std::string, bool> cases[] = {
+      {"0", true},
+      {"-0", true},
+      {"8.69e-05", true},
+      {"1.9026007997779706e+37", true},
+      {"400000000000000000000", true},
+      {"1e131071", true}, // 131072 digits before the point: the most numeric holds
+      {"9.99e131071", true},
+      {"-1e131071", true},
+      {"1e131072", false}, // one digit more: "value overflows numeric format"
+      {"1" + std::string(131071, '0'), true},
+      {"1" + std::string(131072, '0'), false},
+      {"1e-16383", true}, // scale 16383: the most numeric keeps
+      {"1e-16384", false},
+      {"1.5e-16383", false}, // scale 16384
+      {"0." + std::string(16383, '1'), true},
+      {"0." + std::string(16384, '1'), false},
+      {"1." + std::string(16384, '0'), false},            // trailing zeros count
+      {"0.0e-20000", false},                              // even zero keeps its scale
+      {"0." + std::string(20000, '0') + "1e20000", true}, // scale 1 once the exponent applies
+      {"0e999999", true},                                 // zero has no weight
+      {"0e1073741822", true},
+      {"0e1073741823", false}, // the exponent itself is refused (INT_MAX / 2)
+      {"1e-99999999999999999999", false},
+      {"1E+2", true},
+      {"", false},
+      {"1e", false},
+      {"abc", false},
+  };
+  for (const auto& [text, fits] : cases) {
+    INFO(text.substr(0, 40) << " (" << text.size() << " bytes)");
+    CHECK(fits_postgres_numeric(text) == fits);
+  }
+}
+
+TEST_CASE("market: values PostgreSQL refuses reject only their coin", "[market]") {
+  const auto rejected = [](std::string_view coin) {
+    const ParsedPage page = parse_ok("[" + coin_json("good-1") + "," + std::string(coin) + "," +
+                                     coin_json("good-2") + "]");
+    REQUIRE(page.coins.size() == 2);
+    CHECK(page.coins[0].id == "good-1");
+    CHECK(page.coins[1].id == "good-2");
+    REQUIRE(page.rejected_count == 1);
+    REQUIRE(page.rejected.size() == 1);
+    CHECK(page.rejected[0].index == 1);
+    return page.rejected[0];
+  };
+  const auto reason = [&](std::string_view extra) {
+    return rejected(coin_json("bad", extra)).reason;
+  };
+
+  SECTION("time-zone offsets beyond ±15:59") {
+    CHECK(reason(R"("ath_date":"2024-01-01T00:00:00+16:00",)") ==
+          R"(ath_date: not an ISO 8601 timestamp: "2024-01-01T00:00:00+16:00")");
+    CHECK(reason(R"("atl_date":"2024-01-01T00:00:00-23:59",)") ==
+          R"(atl_date: not an ISO 8601 timestamp: "2024-01-01T00:00:00-23:59")");
+    const auto last = rejected(
+        R"({"id":"bad","symbol":"b","name":"B","last_updated":"2026-04-30T02:29:05+20:00"})");
+    CHECK(last.id == "bad");
+    CHECK(last.reason == R"(last_updated: not an ISO 8601 timestamp: "2026-04-30T02:29:05+20:00")");
+  }
+  SECTION("a leap second with a fraction") {
+    CHECK(reason(R"("ath_date":"2016-12-31T23:59:60.5Z",)") ==
+          R"(ath_date: not an ISO 8601 timestamp: "2016-12-31T23:59:60.5Z")");
+  }
+  SECTION("market_cap_rank outside PostgreSQL integer") {
+    CHECK(reason(R"("market_cap_rank":3000000000,)") ==
+          "market_cap_rank: integer out of range (PostgreSQL integer)");
+    CHECK(reason(R"("market_cap_rank":2147483648,)") ==
+          "market_cap_rank: integer out of range (PostgreSQL integer)");
+    CHECK(reason(R"("market_cap_rank":-2147483649,)") ==
+          "market_cap_rank: integer out of range (PostgreSQL integer)");
+    const ParsedPage edge =
+        parse_ok("[" + coin_json("c", R"("market_cap_rank":-2147483648,)") + "]");
+    REQUIRE(edge.coins.size() == 1);
+    CHECK(edge.coins[0].market_cap_rank == INT32_MIN);
+  }
+  SECTION("numbers beyond numeric's range, in every decimal field") {
+    CHECK(reason(R"("current_price":1e-16384,)") ==
+          R"(current_price: number out of PostgreSQL numeric range: "1e-16384")");
+    CHECK(
+        reason(R"("price_change_percentage_7d_in_currency":0.0e-20000,)") ==
+        R"(price_change_percentage_7d_in_currency: number out of PostgreSQL numeric range: "0.0e-20000")");
+    CHECK(reason(R"("roi":{"times":1e-99999,"currency":"usd","percentage":1},)") ==
+          R"(roi.times: number out of PostgreSQL numeric range: "1e-99999")");
+    CHECK(reason(R"("roi":{"times":1,"currency":"usd","percentage":0e-9999999999},)") ==
+          R"(roi.percentage: number out of PostgreSQL numeric range: "0e-9999999999")");
+    const std::string long_fraction = "0." + std::string(16384, '1');
+    const std::string why = reason(R"("total_volume":)" + long_fraction + ",");
+    CHECK(why.rfind("total_volume: number out of PostgreSQL numeric range: \"0.111", 0) == 0);
+    CHECK(why.size() < 140); // the value is quoted, cut to 64 bytes
+  }
+  SECTION("NUL characters in any stored string field") {
+    CHECK(reason(R"("image":"https://x/\u0000.png",)") == "image: string contains a NUL character");
+    CHECK(reason(R"("roi":{"times":1,"currency":"us\u0000d","percentage":1},)") ==
+          "roi.currency: string contains a NUL character");
+    CHECK(reason(R"("ath_date":"2024-01-01T00:00:00Z\u0000",)") ==
+          "ath_date: string contains a NUL character");
+    CHECK(rejected(
+              R"({"id":"b\u0000d","symbol":"b","name":"B","last_updated":"2026-04-30T02:29:05Z"})")
+              .reason == "id: string contains a NUL character");
+    CHECK(rejected(
+              R"({"id":"bad","symbol":"b","name":"\u0000","last_updated":"2026-04-30T02:29:05Z"})")
+              .reason == "name: string contains a NUL character");
+  }
+  SECTION("a NUL in a field the parser ignores does not reject the coin") {
+    const ParsedPage page = parse_ok("[" + coin_json("c", R"("sparkline":"\u0000",)") + "]");
+    CHECK(page.coins.size() == 1);
+  }
+  SECTION("ids longer than a btree index entry should carry") {
+    const std::string longest(etl::market::kMaxIdBytes, 'a');
+    const ParsedPage ok = parse_ok("[" + coin_json(longest) + "]");
+    REQUIRE(ok.coins.size() == 1);
+    CHECK(ok.coins[0].id == longest);
+    const std::string too_long(3000, 'b');
+    const auto r = rejected(coin_json(too_long));
+    CHECK(r.reason == "id: longer than 256 bytes (3000)");
+    CHECK(r.id == std::string(etl::market::kMaxRejectedIdBytes, 'b') + "...");
+    // Cut at a character boundary: 21 three-byte characters are 63 bytes, the 22nd would cross 64.
+    std::string wide;
+    for (int i = 0; i < 100; ++i)
+      wide += "\xE5\xB8\x81";
+    const auto w = rejected(coin_json(wide));
+    CHECK(w.id == wide.substr(0, 63) + "...");
+  }
+  SECTION("invalid UTF-8 never gets through: the reader refuses the body") {
+    CHECK(error_kind("[" + coin_json("c", "\"name2\":\"\xC3\x28\",") + "]") ==
+          BodyErrorKind::not_json);
+    CHECK(error_kind("[" + coin_json("c", "\"x\":\"\xED\xA0\x80\",") + "]") ==
+          BodyErrorKind::not_json);
+  }
+}
+
+TEST_CASE("market: a page's cost is bounded whatever the body holds", "[market]") {
+  constexpr std::size_t kMiB = 1u << 20;
+  SECTION("a 1 MiB array of numbers: counted, a few kept") {
+    std::string body = "[1";
+    while (body.size() + 3 < kMiB)
+      body += ",1";
+    body += "]";
+    const std::size_t elements = (body.size() - 1) / 2;
+    const ParsedPage page = parse_ok(body);
+    CHECK(page.coins.empty());
+    CHECK(page.rejected_count == elements);
+    CHECK(page.received() == elements);
+    REQUIRE(page.rejected.size() == etl::market::kMaxRejectedDetails);
+    CHECK(page.rejected.back().index == etl::market::kMaxRejectedDetails - 1);
+    CHECK(page.rejected.back().reason == "element is not an object (got number)");
+  }
+  SECTION("tiny valid coins: the first kMaxElementsPerPage kept, the rest counted") {
+    std::string body = "[";
+    std::size_t elements = 0;
+    while (body.size() < kMiB - 100) {
+      if (elements > 0) body += ",";
+      body += R"({"id":"t)" + std::to_string(elements++) +
+              R"(","symbol":"","name":"","last_updated":"2026-04-30T02:29:05Z"})";
+    }
+    body += "]";
+    const ParsedPage page = parse_ok(body);
+    REQUIRE(page.coins.size() == etl::market::kMaxElementsPerPage);
+    CHECK(page.coins.back().id == "t999");
+    CHECK(page.rejected_count == elements - etl::market::kMaxElementsPerPage);
+    REQUIRE(page.rejected.size() == etl::market::kMaxRejectedDetails);
+    CHECK(page.rejected[0].index == etl::market::kMaxElementsPerPage);
+    CHECK(page.rejected[0].id.empty()); // not read at all
+    CHECK(page.rejected[0].reason == "beyond the first 1000 elements of the page");
+  }
+  SECTION("512 Ki levels of nesting: one rejected element") {
+    const std::size_t depth = kMiB / 2;
+    const ParsedPage page = parse_ok(std::string(depth, '[') + std::string(depth, ']'));
+    CHECK(page.rejected_count == 1);
   }
 }
