@@ -5,6 +5,7 @@
 
 #include "coingecko/http_transport.hpp"
 #include "coingecko/markets_client.hpp"
+#include "common/url_secrets.hpp"
 #include "config/config.hpp"
 #include "db/database.hpp"
 #include "db/leader_lock.hpp"
@@ -26,6 +27,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -215,7 +218,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg) {
     return kExitFailure;
   }
   spdlog::info("coingecko-etl {} ({}) polling {} every {} ms; observability on {}:{}", build::kVersion,
-               build::kRevision, cfg.coingecko_url, cfg.poll_interval.count(), cfg.http_host, *port);
+               build::kRevision, redact_url(cfg.coingecko_url), cfg.poll_interval.count(), cfg.http_host, *port);
 
   const int code = cmd::run_until_signalled(
       [&] {
@@ -264,6 +267,7 @@ int run(int argc, char** argv) {
       !ok)
     spdlog::warn("file logging disabled: {}", ok.error());
   for (const auto& warning : config::config_warnings(*cfg)) spdlog::warn("{}", warning);
+  for (const auto& warning : config::secret_flag_warnings(*cli)) spdlog::warn("{}", warning);
   if (cli->command == config::Command::migrate) return run_migrate(*cfg);
   return run_daemon(*cli, *cfg);
 }
@@ -271,7 +275,16 @@ int run(int argc, char** argv) {
 } // namespace
 } // namespace etl
 
+// A core dump would hold the API key and the database password in clear: none is written, and
+// the process is not dumpable (no ptrace attach or /proc/<pid>/mem by other same-uid processes).
+static void disable_core_dumps() {
+  const rlimit none{0, 0};
+  (void)::setrlimit(RLIMIT_CORE, &none);
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char** argv) {
+  disable_core_dumps();
   etl::cmd::block_shutdown_signals();
   try {
     const int code = etl::run(argc, argv);
