@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev rapidjson-dev libpqxx-dev prometheus-cpp-dev
   libcpp-httplib-dev libspdlog-dev libfmt-dev catch2 libexpected-dev
   postgresql postgresql-client prometheus python3 procps
+  libfaketime # tests/system/test_clock_ahead.py: a daemon whose wall clock is far ahead
 )
 if [[ "${WITH_FUZZ:-0}" == 1 ]]; then packages+=(clang libclang-rt-14-dev); fi
 

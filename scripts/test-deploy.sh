@@ -246,9 +246,17 @@ if "deploy/grafana/provisioning:/etc/grafana/provisioning" not in gvols: problem
 if not s["etl"].get("read_only") or "ALL" not in s["etl"].get("cap_drop", []): problems.append("etl not read-only with all capabilities dropped")
 env = s["etl"]["environment"]
 if env.get("POSTGRES_HOST") != "postgres": problems.append("etl does not use the postgres service")
+# Each service gets only its own variables: Grafana's login reaches no other container.
+for name, svc in s.items():
+    keys = set((svc.get("environment") or {}).keys())
+    foreign = {k for k in keys if k.startswith(("GF_", "GRAFANA_"))} if name != "grafana" else set()
+    if name == "postgres": foreign |= {k for k in keys if not k.startswith("POSTGRES_")}
+    if name == "prometheus": foreign |= keys
+    if foreign: problems.append(f"{name} gets variables of another service: {sorted(foreign)}")
+if "GF_SECURITY_ADMIN_PASSWORD" not in (s["grafana"].get("environment") or {}): problems.append("grafana has no admin password")
 for p in problems: print(f"  FAIL {p}")
 if problems: sys.exit(1)
-print("  ok   postgres unpublished, health-gated depends_on, stop_grace_period %s > SHUTDOWN_TIMEOUT %ss, restart policies, loopback-only ports, alerts.yml and Grafana provisioning mounted" % (s["etl"]["stop_grace_period"], shutdown))
+print("  ok   each service gets only its own variables, postgres unpublished, health-gated depends_on, stop_grace_period %s > SHUTDOWN_TIMEOUT %ss, restart policies, loopback-only ports, alerts.yml and Grafana provisioning mounted" % (s["etl"]["stop_grace_period"], shutdown))
 EOF
   # Without the credentials compose must refuse to start rather than run a passwordless database.
   if env -u POSTGRES_PASSWORD docker-compose --env-file /dev/null -f docker-compose.yml config -q >/dev/null 2>&1; then
@@ -481,7 +489,7 @@ stage_container() {
 # --- .env at the repository root -------------------------------------------------------------
 stage_dotenv() {
   needs container
-  local allowed=" POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB GRAFANA_ADMIN_USER GRAFANA_ADMIN_PASSWORD " name
+  local allowed=" POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB " name
   for name in $(sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env); do
     [[ $allowed == *" $name "* ]] || die ".env sets $name: only local-development credentials belong there"
   done

@@ -5,6 +5,7 @@
 
 #include "coingecko/http_transport.hpp"
 #include "coingecko/markets_client.hpp"
+#include "common/url_secrets.hpp"
 #include "config/config.hpp"
 #include "db/database.hpp"
 #include "db/leader_lock.hpp"
@@ -26,6 +27,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -216,7 +219,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
     return kExitFailure;
   }
   spdlog::info("coingecko-etl {} ({}) polling {} every {} ms; observability on {}:{} (at most {} connections{})",
-               build::kVersion, build::kRevision, cfg.coingecko_url, cfg.poll_interval.count(), cfg.http_host, *port,
+               build::kVersion, build::kRevision, redact_url(cfg.coingecko_url), cfg.poll_interval.count(), cfg.http_host, *port,
                http.connection_limit(),
                http.connection_limit() < static_cast<std::size_t>(cfg.http_max_connections)
                    ? ": a quarter of the open-file limit, below HTTP_MAX_CONNECTIONS=" +
@@ -280,6 +283,7 @@ int run(int argc, char** argv, cmd::ShutdownWatchdog& watchdog) {
       !ok)
     spdlog::warn("file logging disabled: {}", ok.error());
   for (const auto& warning : config::config_warnings(*cfg)) spdlog::warn("{}", warning);
+  for (const auto& warning : config::secret_flag_warnings(*cli)) spdlog::warn("{}", warning);
   if (cli->command == config::Command::migrate) return run_migrate(*cfg);
   return run_daemon(*cli, *cfg, watchdog);
 }
@@ -287,7 +291,16 @@ int run(int argc, char** argv, cmd::ShutdownWatchdog& watchdog) {
 } // namespace
 } // namespace etl
 
+// A core dump would hold the API key and the database password in clear: none is written, and
+// the process is not dumpable (no ptrace attach or /proc/<pid>/mem by other same-uid processes).
+static void disable_core_dumps() {
+  const rlimit none{0, 0};
+  (void)::setrlimit(RLIMIT_CORE, &none);
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char** argv) {
+  disable_core_dumps();
   etl::cmd::block_shutdown_signals();
   try {
     // Lives until main returns: the shutdown deadline covers every destructor.

@@ -1,4 +1,5 @@
 #include "coingecko/markets_client.hpp"
+#include "common/url_secrets.hpp"
 
 #include "coingecko/retry_policy.hpp"
 
@@ -119,7 +120,8 @@ MarketsClient::MarketsClient(ClientOptions options, HttpTransport& transport, St
     : m_options(std::move(options)), m_transport(transport), m_stop(stop), m_observer(std::move(observer)),
       // Burst of one: CoinGecko counts calls per minute, so a full-size burst followed by the
       // refill rate could put twice the allowance into one window and earn a 429.
-      m_limiter(m_options.rate_limit_per_minute, 1.0, SteadyClock::now()), m_rng(seed) {}
+      m_limiter(m_options.rate_limit_per_minute, 1.0, SteadyClock::now()), m_rng(seed),
+      m_url_secrets(url_secret_values(m_options.markets_url)) {}
 
 namespace {
 
@@ -209,7 +211,7 @@ tl::expected<FetchedPage, FetchError> MarketsClient::fetch_page(std::string_view
     FetchError error = last.value_or(FetchError{failure, 0, attempts, {}, {}});
     error.failure = failure;
     error.attempts = attempts;
-    error.message = redact(std::move(message), {&m_options.api_key});
+    error.message = redact(redact(std::move(message), {&m_options.api_key}), m_url_secrets);
     return tl::make_unexpected(std::move(error));
   };
   // Gives up with the last real failure when there is one, else as cancelled.
@@ -258,8 +260,9 @@ tl::expected<FetchedPage, FetchError> MarketsClient::fetch_page(std::string_view
       error.status = result->status;
       error.message = "HTTP " + std::to_string(result->status);
       // Redact before cutting so a key straddling the cut cannot leak half of itself.
-      error.body_excerpt = excerpt(redact(std::string(std::string_view(result->body).substr(0, 4096)),
-                                          {&m_options.api_key}));
+      error.body_excerpt = excerpt(redact(redact(std::string(std::string_view(result->body).substr(0, 4096)),
+                                                 {&m_options.api_key}),
+                                          m_url_secrets));
       retry_after = std::move(result->retry_after);
     } else {
       verdict = classify_transport(result.error().kind);

@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -94,6 +95,8 @@ private:
   ClientObserver m_observer;
   RateLimiter m_limiter;
   std::mt19937_64 m_rng;
+  // Key values inside markets_url's query (?x_cg_demo_api_key=...), scrubbed from error text.
+  std::vector<std::string> m_url_secrets;
 };
 
 } // namespace etl::coingecko

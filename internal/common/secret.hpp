@@ -4,6 +4,7 @@
 // reveal() at the one place it hands it to a library (a curl header, a libpq conninfo).
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace etl {
 
@@ -23,5 +24,7 @@ private:
 // Replaces every occurrence of each non-empty secret in `text` with "<redacted>".
 // Used on error text from libraries (libpq, libcurl) that may echo a conninfo or URL.
 std::string redact(std::string text, std::initializer_list<const Secret*> secrets);
+// The same for plain values (e.g. url_secret_values() of a URL that carries a key).
+std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 } // namespace etl

@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "common/url_secrets.hpp"
 
 #include <algorithm>
 
@@ -149,6 +150,33 @@ std::string usage_text() {
       "Exit status: 0 success; 2 bad usage or invalid configuration (every problem is listed);\n"
       "any other non-zero value is a runtime failure.\n";
   return out;
+}
+
+std::vector<std::string> secret_flag_warnings(const CommandLine& line) {
+  struct SecretVariable {
+    std::string_view name;
+    std::string_view instead;
+  };
+  static constexpr SecretVariable kSecrets[] = {
+      {"COINGECKO_API_KEY", "COINGECKO_API_KEY_FILE"},
+      {"POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"},
+  };
+  std::vector<std::string> warnings;
+  const auto warn = [&](std::string_view name, std::string_view instead) {
+    warnings.push_back("a secret was given on the command line (" + flag_for_variable(name) +
+                       "): every local user can read it in ps and /proc/<pid>/cmdline; use " + std::string(instead) +
+                       " or the environment instead");
+  };
+  for (const auto& [name, value] : line.overrides) {
+    for (const auto& secret : kSecrets) {
+      if (name == secret.name && !value.empty()) warn(name, secret.instead);
+    }
+    // A URL is a secret only when it carries one.
+    if (name == "DATABASE_URL" && !url_secret_values(value).empty()) warn(name, "DATABASE_URL_FILE");
+    if (name == "COINGECKO_URL" && !url_secret_values(value).empty())
+      warn(name, "COINGECKO_API_KEY_FILE (the key out of the URL)");
+  }
+  return warnings;
 }
 
 } // namespace etl::config

@@ -2,6 +2,7 @@
 #include "config/loader.hpp"
 #include "config/text.hpp"
 #include "config/url.hpp"
+#include "common/url_secrets.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -128,18 +129,30 @@ void load_url(Loader& in, Config& out) {
     if (out.api_plan == Plan::pro) out.coingecko_url = kProMarketsUrl;
     return;
   }
+  // The URL may carry a key (?x_cg_demo_api_key=...): error text shows it redacted.
+  const std::string shown = redact_url(*value);
   const auto url = parse_http_url(*value);
   if (!url) {
-    in.bad("COINGECKO_URL", *value, "must be an http:// or https:// URL with a host, e.g. https://api.coingecko.com/api/v3/coins/markets");
+    in.bad("COINGECKO_URL", shown, "must be an http:// or https:// URL with a host, e.g. https://api.coingecko.com/api/v3/coins/markets");
     return;
   }
   // A key sent to the other plan's host fails with CoinGecko error 10010/10011; say so now.
   if (url->host == kPublicHost && out.api_plan == Plan::pro) {
-    in.bad("COINGECKO_URL", *value, "plan pro must use https://pro-api.coingecko.com/...");
+    in.bad("COINGECKO_URL", shown, "plan pro must use https://pro-api.coingecko.com/...");
     return;
   }
   if (url->host == kProHost && out.api_plan != Plan::pro) {
-    in.bad("COINGECKO_URL", *value, "pro-api.coingecko.com needs COINGECKO_API_PLAN=pro and a key");
+    in.bad("COINGECKO_URL", shown, "pro-api.coingecko.com needs COINGECKO_API_PLAN=pro and a key");
+    return;
+  }
+  // Over plain http anyone on the path reads the key. Loopback never leaves the machine (a
+  // local proxy or a test server), so only there is http allowed with a key.
+  const bool key_in_url = !url_secret_values(*value).empty();
+  if (url->scheme == "http" && (!out.api_key.empty() || key_in_url) && !is_loopback_host(url->host)) {
+    in.bad("COINGECKO_URL", shown,
+           std::string("would send the API key ") + (key_in_url ? "in its query" : "(COINGECKO_API_KEY)") +
+               " in clear text over http://; use https:// (http:// with a key is allowed only to a loopback "
+               "host: localhost, 127.0.0.0/8, ::1)");
     return;
   }
   out.coingecko_url = std::string(*value);
@@ -204,14 +217,26 @@ void load_postgres(Loader& in, Config& out) {
     if (auto password = in.secret_file("POSTGRES_PASSWORD_FILE", *file)) out.postgres_password = Secret(std::move(*password));
   }
 
-  if (const auto url = in.get_optional("DATABASE_URL")) {
+  // DATABASE_URL may embed the password: like the others it can come from a file.
+  const auto url_direct = in.get_optional("DATABASE_URL");
+  const auto url_file = in.get_optional("DATABASE_URL_FILE");
+  std::optional<std::string> url;
+  if (url_direct && url_file) {
+    in.bad_secret("DATABASE_URL", "is set together with DATABASE_URL_FILE; set only one of them");
+  } else if (url_direct) {
+    url = std::string(*url_direct);
+  } else if (url_file) {
+    if (auto text = in.secret_file("DATABASE_URL_FILE", *url_file)) url = std::string(trim(*text));
+  }
+  if (url) {
+    const char* name = url_direct ? "DATABASE_URL" : "DATABASE_URL_FILE";
     const std::string lowered = to_lower(url->substr(0, 13));
     const bool scheme_ok = lowered.rfind("postgres://", 0) == 0 || lowered.rfind("postgresql://", 0) == 0;
-    if (!scheme_ok || has_control_chars(*url) || url->find(' ') != std::string_view::npos) {
+    if (!scheme_ok || has_control_chars(*url) || url->find(' ') != std::string::npos) {
       // The URL is a secret: show it only with its password taken out.
-      in.bad("DATABASE_URL", redact_database_url(*url), "must be a postgres:// or postgresql:// URI without blanks");
+      in.bad(name, redact_database_url(*url), "must be a postgres:// or postgresql:// URI without blanks");
     } else {
-      out.database_url = Secret(std::string(*url));
+      out.database_url = Secret(std::move(*url));
     }
   }
   for (const auto& [name, field] : {std::pair{"COIN_MARKET_RETENTION", &Config::coin_market_retention},

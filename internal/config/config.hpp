@@ -128,6 +128,11 @@ tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
 
 std::string usage_text(); // the --help text
 
+// One warning per secret given as a flag (--postgres-password, --coingecko-api-key,
+// --database-url, a --coingecko-url carrying a key): every local user sees a command line in
+// ps and /proc/<pid>/cmdline. Names the flag and the safer variable, never the value.
+std::vector<std::string> secret_flag_warnings(const CommandLine& line);
+
 // Merges in precedence order: overrides > process environment > .env file > (defaults).
 // `process_env` is the real environment (environ); `dotenv` what the file held.
 Environment merge_sources(const Environment& dotenv, const Environment& process_env,

@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 #include "config/text.hpp"
+#include "common/url_secrets.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -17,23 +18,6 @@ std::string conninfo_quote(std::string_view value) {
     out += c;
   }
   out += '\'';
-  return out;
-}
-
-std::string redact_query(std::string_view query) {
-  std::string out;
-  bool first = true;
-  for (const auto param : split(query, '&')) {
-    if (!first) out += '&';
-    first = false;
-    const auto key = param.substr(0, param.find('='));
-    // password, sslpassword: anything libpq would treat as a password.
-    if (to_lower(key).find("password") != std::string::npos) {
-      out += std::string(key) + "=" + std::string(kRedacted);
-    } else {
-      out += param;
-    }
-  }
   return out;
 }
 
@@ -55,32 +39,9 @@ std::string join(const std::vector<std::string>& items, char separator) {
 } // namespace
 
 std::string redact_database_url(std::string_view url) {
-  const auto sep = url.find("://");
-  if (sep == std::string_view::npos) return std::string(kRedacted);
-  std::string out(url.substr(0, sep + 3));
-  std::string_view rest = url.substr(sep + 3);
-  // More than one '@', or one that is not in the authority, means an unencoded password
-  // whose extent cannot be known: hide everything rather than guess.
-  const auto ats = std::count(rest.begin(), rest.end(), '@');
-  if (ats > 1) return std::string(kRedacted);
-  if (ats == 1) {
-    const auto at = rest.find('@');
-    const auto userinfo = rest.substr(0, at);
-    if (userinfo.find_first_of("/?#") != std::string_view::npos) return std::string(kRedacted);
-    const auto colon = userinfo.find(':');
-    out += colon == std::string_view::npos ? std::string(userinfo)
-                                           : std::string(userinfo.substr(0, colon)) + ":" + std::string(kRedacted);
-    out += '@';
-    rest = rest.substr(at + 1);
-  }
-  const auto question = rest.find('?');
-  out += rest.substr(0, question);
-  if (question != std::string_view::npos) {
-    // Two appends, not `"?" + ...`: GCC 12 -O3 reports a false -Wrestrict on the temporary.
-    out += '?';
-    out += redact_query(rest.substr(question + 1));
-  }
-  return out;
+  // A DATABASE_URL always has a scheme; without one its shape is anyone's guess.
+  if (url.find("://") == std::string_view::npos) return std::string(kRedacted);
+  return redact_url(url);
 }
 
 std::string Config::conninfo() const {
@@ -99,7 +60,7 @@ std::string render_effective(const Config& c) {
   };
   const std::string http_host = c.http_host.find(':') != std::string::npos ? "[" + c.http_host + "]" : c.http_host;
   const std::vector<std::pair<std::string_view, std::string>> lines = {
-      {"COINGECKO_URL", c.coingecko_url},
+      {"COINGECKO_URL", redact_url(c.coingecko_url)},
       {"VS_CURRENCY", join(c.vs_currencies, ',')},
       {"PER_PAGE", std::to_string(c.per_page)},
       {"PAGES", std::to_string(c.pages)},

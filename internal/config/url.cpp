@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <arpa/inet.h>
+
 namespace etl::config {
 namespace {
 
@@ -67,6 +69,20 @@ std::optional<HttpUrl> parse_http_url(std::string_view text) {
   }
   url.host = to_lower(parts->host);
   return url;
+}
+
+bool is_loopback_host(std::string_view host) {
+  const std::string h = to_lower(host);
+  if (h == "localhost" || h == "localhost.") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    // ::ffff:127.x.x.x, the IPv4 loopback mapped into IPv6.
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 std::optional<HostPort> parse_host_port(std::string_view text) {

@@ -14,6 +14,9 @@ struct HttpUrl {
 // http:// or https://, a host, an optional port 1-65535; no credentials, blanks or control bytes.
 std::optional<HttpUrl> parse_http_url(std::string_view text);
 
+// localhost, 127.0.0.0/8 or ::1 (any spelling inet_pton reads): traffic that never leaves the host.
+bool is_loopback_host(std::string_view host);
+
 struct HostPort {
   std::string host; // "0.0.0.0" when the text was ":8080"
   std::uint16_t port = 0;

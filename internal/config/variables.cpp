@@ -7,7 +7,8 @@ namespace etl::config {
 const std::vector<VariableDoc>& variable_docs() {
   static const std::vector<VariableDoc> docs = {
       {"COINGECKO_URL", "https://api.coingecko.com/api/v3/coins/markets",
-       "markets endpoint (http or https); query parameters in it are kept. Plan pro defaults to "
+       "markets endpoint (http or https); query parameters in it are kept (a key among them is shown "
+       "redacted). With a key, http:// only to a loopback host. Plan pro defaults to "
        "https://pro-api.coingecko.com/api/v3/coins/markets"},
       {"VS_CURRENCY", "usd", "quote currencies, a comma list (each 1-10 letters or digits, at most 20)"},
       {"PER_PAGE", "100", "coins per page, 1 to 250"},
@@ -35,6 +36,7 @@ const std::vector<VariableDoc>& variable_docs() {
       {"POSTGRES_PASSWORD_FILE", "", "file holding the PostgreSQL password; excludes POSTGRES_PASSWORD"},
       {"POSTGRES_DB", "coingecko", "PostgreSQL database"},
       {"DATABASE_URL", "", "postgres:// or postgresql:// URI; when set it wins over every POSTGRES_* setting"},
+      {"DATABASE_URL_FILE", "", "file holding DATABASE_URL (it may embed the password); excludes DATABASE_URL"},
       {"MIGRATIONS_DIR", "migrations", "directory of NNNN_description.sql files applied by migrate"},
       {"COIN_MARKET_RETENTION", "off",
        "drop whole monthly coin_market partitions older than this, 1h to 876000h, or off to keep everything"},
@@ -47,7 +49,9 @@ const std::vector<VariableDoc>& variable_docs() {
       {"DATA_DIR", "./data", "spool root: raw/ and processed/ files; must be a directory if it exists"},
       {"LOG_DIR", "./logs", "directory for etl.log; must be a directory if it exists"},
       {"RETENTION", "168h", "how long loaded raw and processed files are kept, 1s to 87600h"},
-      {"SPOOL_MAX_BYTES", "1073741824", "bound on the pending backlog on disk, at least 1MiB (plain bytes or KiB/MiB/GiB)"},
+      {"SPOOL_MAX_BYTES", "1073741824",
+       "bound on everything DATA_DIR holds (raw, processed, pending, quarantine), at least 1MiB (plain bytes or "
+       "KiB/MiB/GiB); loaded files go first, then pending snapshots (counted, logged), never quarantined ones"},
       {"SPOOL_MAX_AGE", "168h", "pending snapshots older than this are dropped, 1s to 87600h"},
       {"HTTP_ADDR", "0.0.0.0:8080", "host:port of /healthz /readyz /metrics; [::1]:8080 for IPv6; port 0 picks one"},
       {"HTTP_MAX_CONNECTIONS", "256",

@@ -3,8 +3,10 @@
 #include "market/parse_markets.hpp"
 #include "market/processed_json.hpp"
 #include "telemetry/logging.hpp"
+#include "telemetry/status.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 
@@ -15,6 +17,8 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 using Seconds = std::chrono::duration<double>;
+// A host clock this far from PostgreSQL's is logged as a warning at each partition pass.
+constexpr auto kClockSkewWarning = std::chrono::minutes(5);
 
 double seconds_since(SteadyClock::time_point start) {
   return Seconds(SteadyClock::now() - start).count();
@@ -398,34 +402,63 @@ void Pipeline::maintain_partitions() {
   const auto now = SteadyClock::now();
   if (m_partitions_next && now < *m_partitions_next) return;
   if (!ensure_schema()) return; // the partition functions come with the migrations
-  auto report = m_options.partitions->run(m_options.partition_policy, std::chrono::system_clock::now());
+  auto report = m_options.partitions->run(m_options.partition_policy);
   if (!report) {
     spdlog::error("coin_market partition maintenance failed (retried in 5 minutes): {}", report.error().message);
     m_partitions_next = now + std::chrono::minutes(5);
     return;
   }
+  // Retention followed the database's clock; a host clock far from it is worth an operator's
+  // attention (it also names the spool's files and sets fetched_at).
+  const auto skew = std::chrono::system_clock::now() - report->clock;
+  if (skew > kClockSkewWarning || skew < -kClockSkewWarning)
+    spdlog::warn("CLOCK SKEW: this host's clock is {:.0f} s {} PostgreSQL's; partition retention follows the "
+                 "database clock and never drops data newer than the newest loaded minus the retention",
+                 std::abs(Seconds(skew).count()), skew.count() > 0 ? "ahead of" : "behind");
+  const auto cutoff_text = [](const std::optional<std::chrono::system_clock::time_point>& t) {
+    return t ? telemetry::iso8601_utc(*t) : std::string("none");
+  };
   if (report->created > 0 || report->dropped > 0)
-    spdlog::info("coin_market partitions: {} created ahead, {} dropped by COIN_MARKET_RETENTION", report->created,
-                 report->dropped);
+    spdlog::info("coin_market partitions: {} created ahead, {} dropped by COIN_MARKET_RETENTION (cutoff {})",
+                 report->created, report->dropped, cutoff_text(report->cutoff));
   if (report->raw_created > 0 || report->raw_dropped > 0)
-    spdlog::info("coin_market_raw partitions: {} created ahead, {} dropped by COIN_MARKET_RAW_RETENTION",
-                 report->raw_created, report->raw_dropped);
+    spdlog::info("coin_market_raw partitions: {} created ahead, {} dropped by COIN_MARKET_RAW_RETENTION (cutoff {})",
+                 report->raw_created, report->raw_dropped, cutoff_text(report->raw_cutoff));
   m_partitions_next = now + std::chrono::hours(24);
 }
 
 void Pipeline::maintain_spool() {
   const auto now = std::chrono::system_clock::now();
-  for (const auto& d : m_spool.enforce_bounds(m_options.spool_max_bytes, m_options.spool_max_age, now)) {
+  const auto outcome =
+      m_spool.maintain({m_options.spool_max_bytes, m_options.spool_max_age, m_options.retention}, m_spool_ages, now,
+                       SteadyClock::now());
+  for (const auto& d : outcome.dropped) {
     m_metrics.snapshots_dropped.Increment();
     telemetry::log_event(spdlog::level::err, "DROPPED pending snapshot " + d.snapshot_id + ": its data was never loaded",
                          {{"snapshot_id", d.snapshot_id}, {"stage", "spool"}, {"error_kind", "dropped"},
                           {"bytes", d.bytes}, {"error", d.why}});
   }
-  const auto steady_now = SteadyClock::now();
-  if (m_last_purge == SteadyClock::time_point{} || steady_now - m_last_purge > std::chrono::minutes(10)) {
-    m_last_purge = steady_now;
-    if (const auto removed = m_spool.purge_acknowledged(m_options.retention, now); removed > 0)
-      spdlog::info("retention: removed {} file(s) of loaded snapshots", removed);
+  if (outcome.files_retired > 0) spdlog::info("retention: removed {} file(s) of loaded snapshots", outcome.files_retired);
+  if (outcome.files_evicted > 0) {
+    // Not a loss (PostgreSQL has them), but RETENTION is not what it says: say so once.
+    if (!m_eviction_logged)
+      spdlog::warn("spool over SPOOL_MAX_BYTES={}: removed {} file(s) of loaded snapshots before RETENTION; the "
+                   "bound counts every file in DATA_DIR (raw, processed, pending, quarantine): raise it or lower "
+                   "RETENTION (logged once)",
+                   m_options.spool_max_bytes, outcome.files_evicted);
+    else
+      spdlog::debug("spool over SPOOL_MAX_BYTES: removed {} file(s) of loaded snapshots", outcome.files_evicted);
+    m_eviction_logged = true;
+  }
+  // A wall clock far ahead of what the spool and the monotonic clock show: ages kept counting
+  // by the latter, so nothing was dropped for it. Logged when it first appears or grows.
+  const auto over = m_spool_ages.wall_overstatement();
+  if (over > std::chrono::minutes(5) && over > m_clock_overstatement_logged + std::chrono::minutes(5)) {
+    spdlog::warn("CLOCK: the wall clock makes spooled snapshots up to {} s older than the monotonic clock and the "
+                 "newest snapshot on disk show (a clock jump forward, or the daemon was stopped); SPOOL_MAX_AGE and "
+                 "RETENTION count by the latter, so nothing is dropped for it",
+                 std::chrono::duration_cast<std::chrono::seconds>(over).count());
+    m_clock_overstatement_logged = over;
   }
   const spool::Backlog backlog = m_spool.backlog();
   m_metrics.snapshots_pending.Set(static_cast<double>(backlog.snapshots));

@@ -133,7 +133,9 @@ private:
   telemetry::HealthState& m_health;
   StopSignal& m_stop;
   bool m_schema_ready = false;
-  std::chrono::steady_clock::time_point m_last_purge{};
+  spool::SnapshotAges m_spool_ages; // SPOOL_MAX_AGE / RETENTION ages a clock jump cannot inflate
+  bool m_eviction_logged = false;
+  std::chrono::seconds m_clock_overstatement_logged{0};
   std::string m_last_fetch_problem;
   telemetry::TickReport m_tick_report; // the tick in progress, per stage; published for /status
   // Rolling sweep state (in memory: a restart begins a new sweep at page 1).

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <system_error>
-#include <unordered_set>
+#include <limits>
+#include <map>
+#include <optional>
 
 #include <unistd.h>
 
@@ -177,62 +179,134 @@ void Spool::remove_snapshot_files(std::string_view snapshot_id, bool include_pro
   if (include_processed) ::unlink((processed_dir() / processed_filename(snapshot_id)).c_str());
 }
 
-std::vector<Dropped> Spool::enforce_bounds(std::uint64_t max_bytes, std::chrono::seconds max_age,
-                                           SysTime now) {
-  std::vector<Dropped> dropped;
-  struct Entry {
-    std::string id;
-    std::uint64_t bytes;
-    SysTime time;
-  };
-  std::vector<Entry> entries;
-  std::uint64_t total = 0;
-  for (auto& id : pending()) {
-    std::uint64_t bytes = 0;
-    for (const auto& page : raw_pages(id)) bytes += page.bytes;
+namespace {
+
+// What the spool holds, per snapshot, from one listing of its four directories.
+struct Holding {
+  SysTime time;
+  std::uint64_t bytes = 0;      // raw pages + processed file + pending marker
+  std::vector<fs::path> files;  // raw pages and processed file (the marker goes by acknowledge)
+  bool pending = false;
+  bool quarantined = false;
+};
+struct Inventory {
+  std::map<std::string, Holding> snapshots;
+  std::uint64_t total = 0;           // every regular file, whatever its name
+  std::uint64_t quarantine_bytes = 0; // quarantine/ and the quarantined snapshots' files
+  std::optional<SysTime> newest;
+};
+
+Inventory take_inventory(const fs::path& root) {
+  Inventory inv;
+  const auto add = [&](const std::string& id, const fs::path& path, std::uint64_t bytes, bool deletable) {
     const auto name = parse_snapshot_id(id);
-    entries.push_back(Entry{std::move(id), bytes, name ? name->time : now});
-    total += bytes;
+    if (!name) return;
+    auto& h = inv.snapshots[id];
+    h.time = name->time;
+    h.bytes += bytes;
+    if (deletable) h.files.push_back(path);
+    if (!inv.newest || name->time > *inv.newest) inv.newest = name->time;
+  };
+  for (const char* sub : {"raw", "processed", "pending"}) {
+    for (const auto& name : list_names(root / sub)) {
+      const fs::path path = root / sub / name;
+      const auto bytes = file_size_or_zero(path);
+      inv.total += bytes;
+      if (std::string_view(sub) == "raw") {
+        if (const auto parsed = parse_raw_page_filename(name)) add(parsed->first, path, bytes, true);
+      } else if (std::string_view(sub) == "processed") {
+        if (name.ends_with(".json")) add(name.substr(0, name.size() - 5), path, bytes, true);
+      } else if (parse_snapshot_id(name)) {
+        add(name, path, bytes, false);
+        inv.snapshots[name].pending = true;
+      }
+    }
   }
-  for (const auto& e : entries) {
-    const bool too_old = now - e.time > max_age;
-    const bool too_big = total > max_bytes;
-    if (!too_old && !too_big) break; // oldest first: the rest are newer and fit
-    dropped.push_back(Dropped{e.id, e.bytes,
-                              too_old ? "older than SPOOL_MAX_AGE" : "spool over SPOOL_MAX_BYTES"});
-    remove_snapshot_files(e.id, /*include_processed=*/true);
-    (void)acknowledge(e.id);
-    total -= e.bytes;
+  // Everything under quarantine/, at any depth: the reason files and whatever is kept there.
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root / "quarantine", ec), end; !ec && it != end; it.increment(ec)) {
+    if (it.depth() == 0) { // quarantine/<snapshot id>: its reason file (or a directory of its files)
+      if (auto found = inv.snapshots.find(it->path().filename().string()); found != inv.snapshots.end())
+        found->second.quarantined = true;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    const auto bytes = file_size_or_zero(it->path());
+    inv.total += bytes;
+    inv.quarantine_bytes += bytes;
   }
-  return dropped;
+  for (const auto& [id, h] : inv.snapshots) {
+    if (h.quarantined) inv.quarantine_bytes += h.bytes;
+  }
+  return inv;
+}
+
+} // namespace
+
+MaintainOutcome Spool::maintain(const SpoolLimits& limits, SnapshotAges& ages, SysTime wall_now,
+                                SnapshotAges::SteadyTime steady_now) {
+  MaintainOutcome out;
+  Inventory inv = take_inventory(m_root);
+  ages.begin_pass(wall_now, steady_now, inv.newest);
+  // Oldest first (ids sort by time, then the millisecond form after the plain one).
+  std::vector<std::pair<std::string, Holding*>> order;
+  for (auto& [id, h] : inv.snapshots) order.emplace_back(id, &h);
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return snapshot_older(a.first, b.first); });
+  std::vector<std::chrono::seconds> age(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) age[i] = ages.age(order[i].first, order[i].second->time);
+
+  const auto remove_loaded = [&](Holding& h) {
+    std::size_t n = 0;
+    for (const auto& f : h.files) {
+      if (::unlink(f.c_str()) == 0) ++n;
+    }
+    inv.total -= std::min(inv.total, h.bytes);
+    h.files.clear();
+    h.bytes = 0;
+    return n;
+  };
+  const auto drop_pending = [&](const std::string& id, Holding& h, std::string why) {
+    out.dropped.push_back(Dropped{id, h.bytes, std::move(why)});
+    remove_snapshot_files(id, /*include_processed=*/true);
+    (void)acknowledge(id);
+    inv.total -= std::min(inv.total, h.bytes);
+    h.bytes = 0;
+    h.pending = false;
+    h.files.clear();
+  };
+  // Quarantined snapshots are never loaded: their files are the only copy of that data, kept
+  // until a human deletes them. Pending ones are not in PostgreSQL yet.
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    auto& [id, h] = order[i];
+    if (h->quarantined) continue;
+    if (h->pending && age[i] > limits.max_age) drop_pending(id, *h, "older than SPOOL_MAX_AGE");
+    else if (!h->pending && !h->files.empty() && age[i] > limits.retention) out.files_retired += remove_loaded(*h);
+  }
+  // The byte bound: what PostgreSQL already has goes first.
+  for (auto& [id, h] : order) {
+    if (inv.total <= limits.max_bytes) break;
+    if (!h->quarantined && !h->pending && !h->files.empty()) out.files_evicted += remove_loaded(*h);
+  }
+  for (auto& [id, h] : order) {
+    if (inv.total <= limits.max_bytes) break;
+    if (!h->quarantined && h->pending) drop_pending(id, *h, "spool over SPOOL_MAX_BYTES");
+  }
+  ages.end_pass();
+  out.bytes = inv.total;
+  out.protected_bytes = inv.quarantine_bytes;
+  return out;
+}
+
+std::vector<Dropped> Spool::enforce_bounds(std::uint64_t max_bytes, std::chrono::seconds max_age, SysTime now) {
+  auto ages = SnapshotAges::wall_clock_only();
+  const auto forever = std::chrono::seconds::max();
+  return maintain(SpoolLimits{max_bytes, max_age, forever}, ages, now, {}).dropped;
 }
 
 std::size_t Spool::purge_acknowledged(std::chrono::seconds retention, SysTime now) {
-  // Pending snapshots are not in PostgreSQL yet, and quarantined ones never will be: their
-  // files are the only copy of that data, kept until a human deletes them.
-  std::unordered_set<std::string> keep;
-  for (auto& id : pending()) keep.insert(std::move(id));
-  for (auto& id : list_names(m_root / "quarantine")) keep.insert(std::move(id));
-  std::size_t removed = 0;
-  auto purge_dir = [&](const fs::path& dir, auto&& snapshot_of) {
-    for (const auto& name : list_names(dir)) {
-      const auto id = snapshot_of(name);
-      if (!id || keep.contains(*id)) continue;
-      const auto parsed = parse_snapshot_id(*id);
-      if (!parsed || now - parsed->time <= retention) continue;
-      if (::unlink((dir / name).c_str()) == 0) ++removed;
-    }
-  };
-  purge_dir(raw_dir(), [](const std::string& name) -> std::optional<std::string> {
-    auto parsed = parse_raw_page_filename(name);
-    if (!parsed) return std::nullopt;
-    return parsed->first;
-  });
-  purge_dir(processed_dir(), [](const std::string& name) -> std::optional<std::string> {
-    if (!name.ends_with(".json")) return std::nullopt;
-    return name.substr(0, name.size() - 5);
-  });
-  return removed;
+  auto ages = SnapshotAges::wall_clock_only();
+  const auto forever = std::chrono::seconds::max();
+  return maintain(SpoolLimits{std::numeric_limits<std::uint64_t>::max(), forever, retention}, ages, now, {})
+      .files_retired;
 }
 
 } // namespace etl::spool

@@ -6,6 +6,7 @@
 // so it cannot block the backlog behind it. Single-threaded use (the polling thread).
 #include "spool/atomic_file.hpp"
 #include "spool/naming.hpp"
+#include "spool/snapshot_ages.hpp"
 #include "spool/snapshot_plan.hpp"
 
 #include <chrono>
@@ -35,6 +36,20 @@ struct Dropped {
   std::string snapshot_id;
   std::uint64_t bytes = 0;
   std::string why; // "spool over SPOOL_MAX_BYTES" / "older than SPOOL_MAX_AGE"
+};
+
+struct SpoolLimits {
+  std::uint64_t max_bytes = 1ull << 30;       // every file the spool holds, not just pending pages
+  std::chrono::seconds max_age{7 * 24 * 3600}; // pending snapshots
+  std::chrono::seconds retention{7 * 24 * 3600}; // loaded snapshots' files
+};
+
+struct MaintainOutcome {
+  std::vector<Dropped> dropped;       // pending snapshots deleted unloaded: data loss
+  std::size_t files_retired = 0;      // loaded snapshots' files past RETENTION
+  std::size_t files_evicted = 0;      // loaded snapshots' files removed early to fit max_bytes
+  std::uint64_t bytes = 0;            // everything the spool holds afterwards
+  std::uint64_t protected_bytes = 0;  // of which quarantined (never removed)
 };
 
 class Spool {
@@ -75,11 +90,17 @@ public:
   [[nodiscard]] std::vector<RawPageRef> raw_pages(std::string_view snapshot_id) const;
   [[nodiscard]] Backlog backlog() const;
 
-  // Drops pending snapshots (oldest first) until the backlog fits max_bytes, and any older than
-  // max_age. Returns what was dropped, for counting and loud logging.
+  // One pass of the spool's bounds, over every file it holds (raw pages, processed files,
+  // pending markers, quarantine): deletes loaded snapshots' files older than `retention`,
+  // drops pending snapshots older than `max_age`, then, while the whole spool is over
+  // `max_bytes`, deletes loaded snapshots' files (oldest first: PostgreSQL has them) and only
+  // then pending snapshots (oldest first: data loss, returned for counting and loud logging).
+  // Quarantined snapshots are never deleted. Ages come from `ages` (see snapshot_ages.hpp), so
+  // a wall clock that jumps forward alone ages nothing.
+  MaintainOutcome maintain(const SpoolLimits& limits, SnapshotAges& ages, SysTime wall_now,
+                           SnapshotAges::SteadyTime steady_now);
+  // The same with ages by the wall clock `now` alone (tests of the rules themselves).
   std::vector<Dropped> enforce_bounds(std::uint64_t max_bytes, std::chrono::seconds max_age, SysTime now);
-  // Deletes raw/processed files of snapshots that were loaded (neither pending nor quarantined)
-  // and are older than `retention`. Returns the number of files removed.
   std::size_t purge_acknowledged(std::chrono::seconds retention, SysTime now);
 
 private:

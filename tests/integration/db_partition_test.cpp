@@ -288,3 +288,56 @@ TEST_CASE("one coin over a range is pruned to its months and served by an index"
   CHECK(latest.find("Index Scan") != std::string::npos);
   CHECK_FALSE(has_sort_node(latest));
 }
+
+TEST_CASE("retention never drops a month newer than the newest data minus the retention", "[db][partition]") {
+  // Issue 9, item 8: a clock far ahead of the data (here the instant the test fixes, in the
+  // daemon the database's now()) must not turn into dropped months of valid data.
+  MigratedSchema s("etl_db_partition_newest_guard");
+  PartitionMaintainer maintainer(s.url, "etl-db-partition-test");
+  PartitionPolicy wide;
+  wide.months_behind = 12;
+  REQUIRE(maintainer.run(wide, utc(2031, 12, 15)));
+  std::vector<etl::market::CoinMarket> coins;
+  for (int month = 1; month <= 3; ++month)
+    coins.push_back(make_coin("m" + std::to_string(month), "2031-0" + std::to_string(month) + "-20T00:00:00Z"));
+  REQUIRE(load_one_page(s.db, make_meta("20310320T000000Z_usd"), coins));
+
+  PartitionPolicy policy;
+  policy.retention = std::chrono::hours(24 * 60);
+  // By the clock alone the cutoff would be 2031-10-16 and January to September would go. The
+  // newest data is in March: the cutoff is held at 2031-03-01 minus 60 days.
+  const auto report = maintainer.run(policy, utc(2031, 12, 15));
+  REQUIRE(report);
+  REQUIRE(report->cutoff);
+  CHECK(*report->cutoff == utc(2030, 12, 31));
+  CHECK(report->clock == utc(2031, 12, 15));
+  const auto parts = partitions(s.url);
+  for (const char* p : {"coin_market_p2031_01", "coin_market_p2031_02", "coin_market_p2031_03", "coin_market_p2031_09"})
+    CHECK(has(parts, p));
+  CHECK(scalar(s.url, "SELECT string_agg(coin_id, ',' ORDER BY coin_id) FROM coin_market") == "m1,m2,m3");
+  // Months that ended before the held-back cutoff still go (the migration's, around today).
+  CHECK(report->dropped >= 1);
+  CHECK_FALSE(has(parts, "coin_market_p2030_11"));
+}
+
+TEST_CASE("without a fixed clock, retention follows the database's now()", "[db][partition]") {
+  MigratedSchema s("etl_db_partition_db_clock");
+  PartitionMaintainer maintainer(s.url, "etl-db-partition-test");
+  PartitionPolicy policy;
+  policy.retention = std::chrono::hours(24 * 40);
+  policy.raw_retention = std::chrono::hours(24 * 40);
+  const auto report = maintainer.run(policy);
+  REQUIRE(report);
+  const auto db_now = std::stoll(scalar(s.url, "SELECT extract(epoch FROM now())::bigint"));
+  const auto clock = std::chrono::duration_cast<std::chrono::seconds>(report->clock.time_since_epoch()).count();
+  CHECK(std::llabs(clock - db_now) < 60);
+  REQUIRE(report->cutoff);
+  REQUIRE(report->raw_cutoff);
+  // An empty table: only the clock limits the cutoff.
+  // (Each step's transaction has its own now(), a few milliseconds after the reported clock.)
+  const auto off = *report->cutoff - (report->clock - std::chrono::hours(24 * 40));
+  CHECK(off >= std::chrono::milliseconds(-1));
+  CHECK(off < std::chrono::seconds(60));
+  // The month of the database's today exists (created around its clock).
+  CHECK(has(partitions(s.url), "coin_market_p" + scalar(s.url, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')")));
+}

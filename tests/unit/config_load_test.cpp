@@ -379,3 +379,56 @@ TEST_CASE("config: warnings flag a tick that needs more calls than the rate allo
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].find("10 API calls") != std::string::npos);
 }
+
+TEST_CASE("config: a key over plain http is refused unless the host is loopback", "[config]") {
+  const auto refused = [](const Environment& env) {
+    const auto problems = problems_of(env);
+    return problems.size() == 1 && problems[0].find("COINGECKO_URL") != std::string::npos &&
+           problems[0].find("clear text") != std::string::npos;
+  };
+  CHECK(refused({{"COINGECKO_URL", "http://api.coingecko.com/api/v3/coins/markets"}, {"COINGECKO_API_KEY", "k"}}));
+  CHECK(refused({{"COINGECKO_URL", "http://10.0.0.1/x?x_cg_demo_api_key=CG-q"}}));
+  CHECK(refused({{"COINGECKO_URL", "http://128.0.0.1/x"}, {"COINGECKO_API_KEY", "k"}}));
+  CHECK(refused({{"COINGECKO_URL", "http://localhost.example.com/x"}, {"COINGECKO_API_KEY", "k"}}));
+  for (const char* loopback : {"http://127.0.0.1:8/x", "http://127.255.0.9/x", "http://localhost/x", "http://[::1]:9/x",
+                               "http://LOCALHOST/x", "http://[::ffff:127.0.0.1]/x"}) {
+    INFO(loopback);
+    CHECK(valid({{"COINGECKO_URL", loopback}, {"COINGECKO_API_KEY", "k"}}).coingecko_url == loopback);
+  }
+  CHECK(valid({{"COINGECKO_URL", "https://api.coingecko.com/api/v3/coins/markets"}, {"COINGECKO_API_KEY", "k"}})
+            .api_key.reveal() == "k");
+  CHECK(valid({{"COINGECKO_URL", "http://api.coingecko.com/api/v3/coins/markets"}}).api_key.empty()); // no key
+  // The refusal never repeats the key.
+  const auto text = problems_of({{"COINGECKO_URL", "http://10.0.0.1/x?x_cg_demo_api_key=CG-secret1"}});
+  REQUIRE(text.size() == 1);
+  CHECK(text[0].find("CG-secret1") == std::string::npos);
+}
+
+TEST_CASE("config: secrets given as flags are warned about by name, never by value", "[config]") {
+  const char* argv[] = {"coingecko-etl", "run", "--postgres-password=pw-1", "--coingecko-api-key", "key-2",
+                        "--database-url=postgresql://u@h/db", "--coingecko-url=https://h/x?x_cg_demo_api_key=k3",
+                        "--poll-interval=5s"};
+  const auto line = etl::config::parse_command_line(8, argv);
+  REQUIRE(line);
+  const auto warnings = etl::config::secret_flag_warnings(*line);
+  REQUIRE(warnings.size() == 3); // a DATABASE_URL without a password is no secret
+  std::string all;
+  for (const auto& w : warnings) all += w + "\n";
+  CHECK(all.find("--postgres-password") != std::string::npos);
+  CHECK(all.find("--coingecko-api-key") != std::string::npos);
+  CHECK(all.find("--coingecko-url") != std::string::npos);
+  for (const char* value : {"pw-1", "key-2", "k3"}) CHECK(all.find(value) == std::string::npos);
+}
+
+TEST_CASE("config: DATABASE_URL_FILE reads the URI from a file and excludes DATABASE_URL", "[config]") {
+  const auto path = std::filesystem::temp_directory_path() / ("etl-dburl-" + std::to_string(std::random_device{}()));
+  {
+    std::ofstream f(path);
+    f << "postgresql://etl:pw@db:5432/markets\n";
+  }
+  const auto cfg = valid({{"DATABASE_URL_FILE", path.string()}});
+  CHECK(cfg.conninfo() == "postgresql://etl:pw@db:5432/markets");
+  const auto both = problems_of({{"DATABASE_URL_FILE", path.string()}, {"DATABASE_URL", "postgresql://x@y/z"}});
+  CHECK(both.size() == 1);
+  std::filesystem::remove(path);
+}

@@ -165,3 +165,43 @@ TEST_CASE("a pending snapshot can move to a new id with all its files", "[spool]
   CHECK(fs::exists(spool->processed_dir() / processed_filename(moved)));
   CHECK_FALSE(fs::exists(spool->processed_dir() / processed_filename(id)));
 }
+
+TEST_CASE("the byte bound counts every file: loaded files go first, quarantine stays", "[spool]") {
+  TempDir dir;
+  auto spool = Spool::open(dir.path);
+  REQUIRE(spool);
+  std::vector<std::string> ids;
+  for (int h = 1; h <= 6; ++h) {
+    const auto id = spool->new_snapshot_id(at_hour(h), "usd");
+    ids.push_back(id);
+    REQUIRE(spool->mark_pending(id));
+    REQUIRE(spool->write_raw_page(id, 1, std::string(1000, 'r')));
+    REQUIRE(write_file_atomic(spool->processed_dir() / processed_filename(id), std::string(1500, 'p')));
+  }
+  REQUIRE(spool->acknowledge(ids[0]));
+  REQUIRE(spool->acknowledge(ids[1]));
+  REQUIRE(spool->quarantine(ids[2], "rejected"));
+  REQUIRE(spool->acknowledge(ids[3]));
+  // ids[4], ids[5] pending. 6 x 2500 bytes + markers: over 10200 until two loaded ones go.
+  auto ages = SnapshotAges::wall_clock_only();
+  const auto out = spool->maintain(SpoolLimits{10200, hours(100), hours(100)}, ages, at_hour(7), {});
+  CHECK(out.bytes <= 10200);
+  CHECK(out.dropped.empty());      // the loaded snapshots were enough
+  CHECK(out.files_evicted == 4);   // ids[0] and ids[1]: raw + processed each
+  CHECK_FALSE(fs::exists(dir.path / "raw" / raw_page_filename(ids[0], 1)));
+  CHECK(fs::exists(dir.path / "raw" / raw_page_filename(ids[3], 1)));
+  CHECK(fs::exists(dir.path / "raw" / raw_page_filename(ids[2], 1))); // quarantined: kept
+  std::uint64_t on_disk = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path))
+    if (e.is_regular_file()) on_disk += e.file_size();
+  CHECK(on_disk == out.bytes);
+
+  // Tighter: every loaded file goes, then the oldest pending snapshot; quarantine still stays.
+  const auto tight = spool->maintain(SpoolLimits{5200, hours(100), hours(100)}, ages, at_hour(7), {});
+  REQUIRE(tight.dropped.size() == 1);
+  CHECK(tight.dropped[0].snapshot_id == ids[4]);
+  CHECK(tight.dropped[0].why == "spool over SPOOL_MAX_BYTES");
+  CHECK(tight.bytes <= 5200);
+  CHECK(fs::exists(dir.path / "processed" / processed_filename(ids[2])));
+  CHECK(spool->pending() == std::vector<std::string>{ids[5]});
+}
