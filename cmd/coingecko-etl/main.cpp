@@ -81,6 +81,11 @@ coingecko::ClientObserver client_observer(telemetry::Metrics& metrics) {
       }};
 }
 
+coingecko::CurlOptions curl_options(const config::Config& cfg) {
+  return {cfg.http_connect_timeout, cfg.http_timeout, cfg.http_timeout, cfg.max_body_bytes,
+          std::string("coingecko-etl/") + build::kVersion, cfg.ca_file};
+}
+
 // Shown in pg_stat_activity, so an operator (or a test) can find the leader's lock session.
 std::string lock_application_name() {
   char host[256] = {};
@@ -136,9 +141,7 @@ int run_backfill(const config::CommandLine& cli, const config::Config& cfg, cmd:
 
   coingecko::CurlGlobal curl_global;
   StopSignal stop;
-  coingecko::CurlTransport transport({cfg.http_connect_timeout, cfg.http_timeout, cfg.http_timeout,
-                                      cfg.max_body_bytes, std::string("coingecko-etl/") + build::kVersion,
-                                      cfg.ca_file});
+  coingecko::CurlTransport transport(curl_options(cfg));
   // The poller's plan, key and rate limit: one token bucket for every call this process makes.
   coingecko::CallerOptions caller;
   caller.plan = cfg.api_plan;
@@ -200,9 +203,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
   telemetry::HealthState health;
   StopSignal stop;
 
-  coingecko::CurlTransport transport({cfg.http_connect_timeout, cfg.http_timeout, cfg.http_timeout,
-                                      cfg.max_body_bytes, std::string("coingecko-etl/") + build::kVersion,
-                                      cfg.ca_file});
+  coingecko::CurlTransport transport(curl_options(cfg));
   coingecko::ClientOptions client_options;
   client_options.markets_url = cfg.coingecko_url;
   client_options.plan = cfg.api_plan;

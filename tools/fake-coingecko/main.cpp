@@ -415,7 +415,8 @@ void slow_body(httplib::Response& res, std::string body, long bytes_per_sec, lon
   });
 }
 
-void handle_markets(State& st, const httplib::Request& req, httplib::Response& res) {
+// The next scripted step (normal service when the script is empty), logged with the request.
+Step next_step(State& st, const httplib::Request& req) {
   Step step;
   {
     const std::lock_guard lock(st.mutex);
@@ -427,13 +428,20 @@ void handle_markets(State& st, const httplib::Request& req, httplib::Response& r
     }
   }
   record(st, req, step.text);
+  return step;
+}
+
+void serve_status(const Step& step, httplib::Response& res) {
+  res.status = static_cast<int>(step.number);
+  if (step.retry_after) res.set_header("Retry-After", *step.retry_after);
+  res.set_content(step.body ? *step.body : default_body(step.number), step.content_type);
+}
+
+void handle_markets(State& st, const httplib::Request& req, httplib::Response& res) {
+  const Step step = next_step(st, req);
   std::string body;
   switch (step.kind) {
-  case Kind::status:
-    res.status = static_cast<int>(step.number);
-    if (step.retry_after) res.set_header("Retry-After", *step.retry_after);
-    res.set_content(step.body ? *step.body : default_body(step.number), step.content_type);
-    return;
+  case Kind::status: return serve_status(step, res);
   case Kind::garbage: res.set_content(std::string(kGarbage), kJson); return;
   case Kind::object: res.set_content(std::string(kBody403), kJson); return;
   case Kind::wrongtypes: res.set_content(wrong_types(st), kJson); return;
@@ -507,26 +515,11 @@ long history_now(const State& st) {
 // -> hourly; more -> daily points at 00:00 UTC. A request reaching "now" also gets the live
 // point stamped at now (off the grid), and the 5-minutely series the near-duplicate stamp the
 // real 1-day capture ends with.
+// Scripted steps apply here too: `status` steps are served, the others mean normal service.
 void handle_history(State& st, const httplib::Request& req, httplib::Response& res) {
-  Step step;
-  {
-    const std::lock_guard lock(st.mutex);
-    if (!st.script.empty()) {
-      step = std::move(st.script.front());
-      st.script.pop_front();
-    } else {
-      step.text = "ok";
-    }
-  }
-  record(st, req, step.text);
-  if (step.kind == Kind::status) {
-    res.status = static_cast<int>(step.number);
-    if (step.retry_after) res.set_header("Retry-After", *step.retry_after);
-    res.set_content(step.body ? *step.body : default_body(step.number), step.content_type);
-    return;
-  }
-  const bool demo = req.has_header("x-cg-demo-api-key");
-  const bool pro = req.has_header("x-cg-pro-api-key");
+  const Step step = next_step(st, req);
+  if (step.kind == Kind::status) return serve_status(step, res);
+  const bool pro = req.has_header("x-cg-pro-api-key"); // public and demo share the 365-day limit
   if (!st.require_key.empty() && req.get_header_value("x-cg-demo-api-key") != st.require_key &&
       req.get_header_value("x-cg-pro-api-key") != st.require_key) {
     res.status = 401;
@@ -554,7 +547,6 @@ void handle_history(State& st, const httplib::Request& req, httplib::Response& r
   }
   const long now = history_now(st);
   if (!pro && *from < now - 365L * 86'400) {
-    (void)demo; // public and demo share the limit
     res.status = 401;
     res.set_content(std::string(kBody10012), kJson);
     return;
