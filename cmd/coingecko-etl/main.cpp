@@ -8,7 +8,9 @@
 #include "common/url_secrets.hpp"
 #include "config/config.hpp"
 #include "db/database.hpp"
+#include "db/history_store.hpp"
 #include "db/leader_lock.hpp"
+#include "history/backfill.hpp"
 #include "db/partitions.hpp"
 #include "pipeline/pipeline.hpp"
 #include "scheduler/scheduler.hpp"
@@ -79,6 +81,11 @@ coingecko::ClientObserver client_observer(telemetry::Metrics& metrics) {
       }};
 }
 
+coingecko::CurlOptions curl_options(const config::Config& cfg) {
+  return {cfg.http_connect_timeout, cfg.http_timeout, cfg.http_timeout, cfg.max_body_bytes,
+          std::string("coingecko-etl/") + build::kVersion, cfg.ca_file};
+}
+
 // Shown in pg_stat_activity, so an operator (or a test) can find the leader's lock session.
 std::string lock_application_name() {
   char host[256] = {};
@@ -115,6 +122,74 @@ int run_migrate(const config::Config& cfg) {
   return kExitOk;
 }
 
+// backfill: history into coin_history, resumable; exit 0 only when every planned chunk was stored.
+int run_backfill(const config::CommandLine& cli, const config::Config& cfg, cmd::ShutdownWatchdog& watchdog) {
+  if (cli.backfill.ohlc) {
+    return usage_error({"--ohlc: OHLC backfill (/coins/{id}/ohlc) is not implemented yet"}, "bad usage:");
+  }
+  if (cfg.coingecko_api_base.empty()) {
+    return usage_error({"COINGECKO_URL does not end in /coins/markets, so the API root cannot be derived from it: "
+                        "set COINGECKO_API_BASE"},
+                       "invalid configuration:");
+  }
+  std::string problem;
+  const auto selection = config::parse_coin_selection(cfg.backfill_coins, problem);
+  if (!selection) return usage_error({"BACKFILL_COINS: " + problem}, "invalid configuration:");
+
+  // The schema first, as `run` does: backfill_chunks and coin_history come from migrations.
+  if (const int migrated = run_migrate(cfg); migrated != kExitOk) return migrated;
+
+  coingecko::CurlGlobal curl_global;
+  StopSignal stop;
+  coingecko::CurlTransport transport(curl_options(cfg));
+  // The poller's plan, key and rate limit: one token bucket for every call this process makes.
+  coingecko::CallerOptions caller;
+  caller.plan = cfg.api_plan;
+  caller.api_key = cfg.api_key;
+  caller.max_attempts = cfg.max_attempts;
+  caller.rate_limit_per_minute = cfg.rate_limit_per_minute;
+  caller.url_secrets = url_secret_values(cfg.coingecko_url);
+  coingecko::ApiCaller api(caller, transport, stop);
+  db::HistoryStore store(cfg.conninfo());
+
+  history::BackfillOptions options;
+  options.coins = selection->ids;
+  options.top = selection->top;
+  options.vs_currencies = cfg.vs_currencies;
+  options.days = cfg.backfill_days;
+  options.from = cli.backfill.from;
+  options.to = cli.backfill.to;
+  options.api_base = cfg.coingecko_api_base;
+  options.markets_url = cfg.coingecko_url;
+  options.limited_reach = cfg.api_plan != coingecko::Plan::pro;
+  options.data_dir = cfg.data_dir;
+  options.request_deadline = std::max<std::chrono::milliseconds>(std::chrono::minutes(10), cfg.http_timeout * cfg.max_attempts * 2);
+
+  cmd::ShutdownPolicy policy{cfg.shutdown_timeout, [] {}};
+  policy.signal_ends_successfully = false;
+  policy.abandoned_status = kExitFailure;
+  return watchdog.run(
+      [&] {
+        const auto sum = history::run_backfill(options, api, store, stop);
+        spdlog::info("backfill summary: {} chunk(s) planned: {} done, {} provisional (open day, fetched again next "
+                     "run), {} failed; {} part(s) skipped as already done; {} range(s) clamped to the plan's 365 "
+                     "days; {} row(s) added, {} corrected{}",
+                     sum.planned, sum.done, sum.provisional, sum.failed, sum.skipped_done, sum.clamped,
+                     sum.rows_inserted, sum.rows_updated, sum.interrupted ? "; interrupted" : "");
+        for (const auto& p : sum.problems) spdlog::error("backfill failed: {}", p);
+        spdlog::default_logger()->flush();
+        if (!sum.complete()) {
+          std::cerr << "coingecko-etl: backfill incomplete: " << sum.failed << " chunk(s) failed"
+                    << (sum.interrupted ? ", interrupted" : "") << (sum.fatal ? ", stopped on an error" : "")
+                    << "; run it again to retry (done chunks are not fetched again)\n";
+          for (const auto& p : sum.problems) std::cerr << "  - " << p << "\n";
+          return kExitFailure;
+        }
+        return kExitOk;
+      },
+      stop, policy);
+}
+
 int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::ShutdownWatchdog& watchdog) {
   auto spool = spool::Spool::open(cfg.data_dir);
   if (!spool) {
@@ -128,9 +203,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
   telemetry::HealthState health;
   StopSignal stop;
 
-  coingecko::CurlTransport transport({cfg.http_connect_timeout, cfg.http_timeout, cfg.http_timeout,
-                                      cfg.max_body_bytes, std::string("coingecko-etl/") + build::kVersion,
-                                      cfg.ca_file});
+  coingecko::CurlTransport transport(curl_options(cfg));
   coingecko::ClientOptions client_options;
   client_options.markets_url = cfg.coingecko_url;
   client_options.plan = cfg.api_plan;
@@ -285,6 +358,7 @@ int run(int argc, char** argv, cmd::ShutdownWatchdog& watchdog) {
   for (const auto& warning : config::config_warnings(*cfg)) spdlog::warn("{}", warning);
   for (const auto& warning : config::secret_flag_warnings(*cli)) spdlog::warn("{}", warning);
   if (cli->command == config::Command::migrate) return run_migrate(*cfg);
+  if (cli->command == config::Command::backfill) return run_backfill(*cli, *cfg, watchdog);
   return run_daemon(*cli, *cfg, watchdog);
 }
 

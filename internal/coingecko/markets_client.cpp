@@ -1,10 +1,6 @@
 #include "coingecko/markets_client.hpp"
 #include "common/url_secrets.hpp"
 
-#include "coingecko/retry_policy.hpp"
-
-#include <array>
-#include <optional>
 #include <vector>
 
 namespace etl::coingecko {
@@ -31,97 +27,24 @@ std::string_view to_string(FetchFailure failure) noexcept {
   return "transport";
 }
 
+
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-constexpr std::size_t kExcerptBytes = 200;
-
-std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-    }
-  }
-  return out;
-}
-
-// Log-safe: printable ASCII and whole UTF-8 sequences only, so a JSON log line stays valid.
-std::string excerpt(std::string_view body) {
-  std::string out;
-  std::size_t i = 0;
-  while (i < body.size()) {
-    const auto c = static_cast<unsigned char>(body[i]);
-    std::size_t len = 1;
-    if (c >= 0xF0 && c <= 0xF4) len = 4;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3;
-    else if (c >= 0xC2 && c < 0xE0) len = 2;
-    else if (c >= 0x80) len = 0; // stray continuation or invalid lead byte
-    bool valid = len > 0 && i + len <= body.size();
-    for (std::size_t k = 1; valid && k < len; ++k)
-      valid = (static_cast<unsigned char>(body[i + k]) & 0xC0) == 0x80;
-    const std::size_t take = valid ? len : 1;
-    if (out.size() + (valid ? len : 1) > kExcerptBytes) break;
-    if (!valid) out += '?';
-    else if (len == 1 && (c < 0x20 || c == 0x7F)) out += ' ';
-    else out.append(body.substr(i, len));
-    i += take;
-  }
-  return out;
-}
-
-struct Classified {
-  std::optional<FetchFailure> failure; // nullopt: success
-  bool retryable = false;
-};
-
-Classified classify_status(long status) {
-  if (status >= 200 && status <= 299) return {std::nullopt, false};
-  if (status == 429) return {FetchFailure::rate_limited, true};
-  if (status == 401 || status == 403) return {FetchFailure::unauthorized, false};
-  if (is_retryable_status(status)) return {FetchFailure::server_error, true};
-  // Other 4xx, and 1xx/3xx we cannot act on (redirects are deliberately not followed).
-  return {FetchFailure::client_error, false};
-}
-
-Classified classify_transport(TransportErrorKind kind) {
-  switch (kind) {
-  case TransportErrorKind::connect:
-  case TransportErrorKind::timeout:
-  case TransportErrorKind::other: return {FetchFailure::transport, true};
-  case TransportErrorKind::tls: return {FetchFailure::transport, false}; // a bad certificate stays bad
-  case TransportErrorKind::too_large: return {FetchFailure::too_large, false};
-  case TransportErrorKind::cancelled: return {FetchFailure::cancelled, false};
-  }
-  return {FetchFailure::transport, true};
-}
-
-std::string_view api_key_header(Plan plan) noexcept {
-  switch (plan) {
-  case Plan::demo: return "x-cg-demo-api-key";
-  case Plan::pro: return "x-cg-pro-api-key";
-  case Plan::public_api: return "";
-  }
-  return "";
+CallerOptions caller_options(const ClientOptions& o) {
+  return CallerOptions{o.plan, o.api_key, o.max_attempts, o.backoff_base, o.backoff_cap, o.rate_limit_per_minute,
+                       url_secret_values(o.markets_url)};
 }
 
 } // namespace
 
 MarketsClient::MarketsClient(ClientOptions options, HttpTransport& transport, StopSignal& stop,
                              ClientObserver observer, std::uint64_t seed)
-    : m_options(std::move(options)), m_transport(transport), m_stop(stop), m_observer(std::move(observer)),
-      // Burst of one: CoinGecko counts calls per minute, so a full-size burst followed by the
-      // refill rate could put twice the allowance into one window and earn a 429.
-      m_limiter(m_options.rate_limit_per_minute, 1.0, SteadyClock::now()), m_rng(seed),
-      m_url_secrets(url_secret_values(m_options.markets_url)) {}
+    : m_options(std::move(options)),
+      m_owned(std::make_unique<ApiCaller>(caller_options(m_options), transport, stop, std::move(observer), seed)),
+      m_caller(m_owned.get()) {}
+
+MarketsClient::MarketsClient(ClientOptions options, ApiCaller& caller)
+    : m_options(std::move(options)), m_caller(&caller) {}
 
 namespace {
 
@@ -197,110 +120,8 @@ std::string MarketsClient::page_url(std::string_view vs_currency, int page) cons
 
 tl::expected<FetchedPage, FetchError> MarketsClient::fetch_page(std::string_view vs_currency, int page,
                                                                 std::chrono::steady_clock::time_point deadline) {
-  HttpRequest request;
-  request.url = page_url(vs_currency, page);
-  request.headers.emplace_back("Accept", "application/json");
-  if (const auto header = api_key_header(m_options.plan); !header.empty() && !m_options.api_key.empty())
-    request.headers.emplace_back(std::string(header), m_options.api_key.reveal());
-
-  const std::string what = "page " + std::to_string(page) + " (" + std::string(vs_currency) + ")";
-  const int max_attempts = std::max(1, m_options.max_attempts);
-  std::optional<FetchError> last; // the most recent real failure, reported when we give up
-
-  const auto fail = [&](FetchFailure failure, std::string message, int attempts) {
-    FetchError error = last.value_or(FetchError{failure, 0, attempts, {}, {}});
-    error.failure = failure;
-    error.attempts = attempts;
-    error.message = redact(redact(std::move(message), {&m_options.api_key}), m_url_secrets);
-    return tl::make_unexpected(std::move(error));
-  };
-  // Gives up with the last real failure when there is one, else as cancelled.
-  const auto give_up = [&](std::string reason, int attempts) {
-    const FetchFailure failure = last ? last->failure : FetchFailure::cancelled;
-    std::string message = what + ": " + reason;
-    if (last) message += " (last: " + last->message + ")";
-    return fail(failure, std::move(message), attempts);
-  };
-  // Waits on the stop signal, reporting the wait. Returns false when stop was requested.
-  const auto wait = [&](std::string_view cause, SteadyClock::duration d) {
-    const auto start = SteadyClock::now();
-    const bool stopped = m_stop.wait_for(d);
-    if (m_observer.on_wait)
-      m_observer.on_wait(WaitEvent{cause, std::chrono::duration<double>(SteadyClock::now() - start)});
-    return !stopped;
-  };
-
-  int attempts = 0;
-  for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    if (m_stop.stop_requested()) return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
-    if (SteadyClock::now() >= deadline) return give_up("deadline reached", attempts);
-
-    if (const auto need = m_limiter.wait_needed(SteadyClock::now()); need > SteadyClock::duration::zero()) {
-      if (SteadyClock::now() + need > deadline) return give_up("rate limit wait would pass the next tick", attempts);
-      if (!wait("rate_limit", need)) return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
-    }
-    m_limiter.consume(SteadyClock::now());
-
-    ++attempts;
-    const auto started = SteadyClock::now();
-    auto result = m_transport.get(request, [this, deadline] {
-      return m_stop.stop_requested() || SteadyClock::now() >= deadline;
-    });
-    const std::chrono::duration<double> took = SteadyClock::now() - started;
-
-    Classified verdict;
-    FetchError error{FetchFailure::transport, 0, attempts, {}, {}};
-    std::optional<std::string> retry_after;
-    if (result) {
-      verdict = classify_status(result->status);
-      if (!verdict.failure) {
-        if (m_observer.on_attempt) m_observer.on_attempt(AttemptEvent{result->status, "", took});
-        return FetchedPage{std::move(result->body), result->status, attempts, std::chrono::system_clock::now()};
-      }
-      error.status = result->status;
-      error.message = "HTTP " + std::to_string(result->status);
-      // Redact before cutting so a key straddling the cut cannot leak half of itself.
-      error.body_excerpt = excerpt(redact(redact(std::string(std::string_view(result->body).substr(0, 4096)),
-                                                 {&m_options.api_key}),
-                                          m_url_secrets));
-      retry_after = std::move(result->retry_after);
-    } else {
-      verdict = classify_transport(result.error().kind);
-      error.message = std::string(to_string(result.error().kind)) + ": " + result.error().message;
-      if (result.error().kind == TransportErrorKind::cancelled && !m_stop.stop_requested())
-        error.message = "deadline reached during the request";
-    }
-    error.failure = *verdict.failure;
-    if (m_observer.on_attempt) m_observer.on_attempt(AttemptEvent{error.status, to_string(error.failure), took});
-    // FetchError.status is the last HTTP status seen, even if a later attempt got no response.
-    if (error.status == 0 && last) error.status = last->status;
-
-    if (error.failure == FetchFailure::cancelled) {
-      // Keep the real failure when the deadline (not shutdown) cut a retry short.
-      if (last && !m_stop.stop_requested()) return give_up(error.message, attempts);
-      return fail(FetchFailure::cancelled, what + ": " + error.message, attempts);
-    }
-    const std::string detail = error.message;
-    last = std::move(error);
-    if (!verdict.retryable) return fail(last->failure, what + ": " + detail, attempts);
-    if (attempt + 1 >= max_attempts)
-      return fail(last->failure, what + ": " + detail + " after " + std::to_string(attempts) + " attempts", attempts);
-
-    std::string_view cause = "backoff";
-    SteadyClock::duration delay{};
-    const auto parsed = retry_after ? parse_retry_after(*retry_after, std::chrono::system_clock::now())
-                                    : std::optional<std::chrono::seconds>{};
-    if (parsed) {
-      cause = "retry_after";
-      delay = *parsed;
-    } else {
-      const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(m_rng);
-      delay = backoff_delay(attempt, m_options.backoff_base, m_options.backoff_cap, unit);
-    }
-    if (SteadyClock::now() + delay > deadline) return give_up("retry would pass the next tick", attempts);
-    if (!wait(cause, delay)) return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
-  }
-  return give_up("no attempts left", attempts); // unreachable: the loop returns on its last attempt
+  return m_caller->get(page_url(vs_currency, page), "page " + std::to_string(page) + " (" + std::string(vs_currency) + ")",
+                       deadline);
 }
 
 } // namespace etl::coingecko

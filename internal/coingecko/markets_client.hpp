@@ -1,13 +1,13 @@
 #pragma once
 // GET /coins/markets for one (currency, page): URL building, auth header by plan, pacing,
 // retries with back-off and Retry-After, classification of the final outcome.
-#include "coingecko/http_transport.hpp"
-#include "coingecko/rate_limiter.hpp"
+#include "coingecko/api_caller.hpp"
 #include "common/secret.hpp"
 #include "common/stop_signal.hpp"
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -16,9 +16,6 @@
 #include <tl/expected.hpp>
 
 namespace etl::coingecko {
-
-enum class Plan { public_api, demo, pro };
-std::string_view to_string(Plan plan) noexcept; // "public", "demo", "pro"
 
 struct ClientOptions {
   std::string markets_url = "https://api.coingecko.com/api/v3/coins/markets";
@@ -31,52 +28,13 @@ struct ClientOptions {
   double rate_limit_per_minute = 5;
 };
 
-// Outcome reasons: metric label values, keep the set fixed.
-enum class FetchFailure {
-  rate_limited,  // 429 after all attempts
-  server_error,  // 5xx / 408 after all attempts
-  unauthorized,  // 401 / 403 (bad key, Cloudflare block): not retried
-  client_error,  // other 4xx: not retried
-  transport,     // connect/timeout/tls/size after all attempts
-  too_large,     // body over the limit: not retried
-  cancelled,     // shutdown, or the next tick's deadline reached while waiting
-};
-std::string_view to_string(FetchFailure failure) noexcept;
-
-struct FetchError {
-  FetchFailure failure;
-  long status = 0;          // last HTTP status, 0 when none
-  int attempts = 0;
-  std::string message;      // never contains the API key
-  std::string body_excerpt; // first bytes of the last error body, for the log
-};
-
-struct FetchedPage {
-  std::string body;
-  long status = 0;
-  int attempts = 0;
-  std::chrono::system_clock::time_point fetched_at; // when the body finished arriving
-};
-
-// Reported for every HTTP attempt and every wait, so telemetry can count them.
-struct AttemptEvent {
-  long status = 0;                 // 0 when no response
-  std::string_view failure_reason; // "" on success; else a fixed label
-  std::chrono::duration<double> duration{};
-};
-struct WaitEvent {
-  std::string_view cause; // "rate_limit", "retry_after", "backoff"
-  std::chrono::duration<double> waited{};
-};
-struct ClientObserver {
-  std::function<void(const AttemptEvent&)> on_attempt;
-  std::function<void(const WaitEvent&)> on_wait;
-};
-
 class MarketsClient {
 public:
   MarketsClient(ClientOptions options, HttpTransport& transport, StopSignal& stop,
                 ClientObserver observer = {}, std::uint64_t seed = std::random_device{}());
+  // Calls through a shared ApiCaller (its plan, key and rate limit; options.per_page and
+  // options.markets_url still shape the URL).
+  MarketsClient(ClientOptions options, ApiCaller& caller);
 
   // The URL for one page. Query parameters already in markets_url are kept; vs_currency,
   // per_page and page are set (replacing any given); order defaults to market_cap_desc.
@@ -90,13 +48,8 @@ public:
 
 private:
   ClientOptions m_options;
-  HttpTransport& m_transport;
-  StopSignal& m_stop;
-  ClientObserver m_observer;
-  RateLimiter m_limiter;
-  std::mt19937_64 m_rng;
-  // Key values inside markets_url's query (?x_cg_demo_api_key=...), scrubbed from error text.
-  std::vector<std::string> m_url_secrets;
+  std::unique_ptr<ApiCaller> m_owned; // when constructed with a transport
+  ApiCaller* m_caller;
 };
 
 } // namespace etl::coingecko

@@ -17,7 +17,38 @@ constexpr CommandName kCommands[] = {
     {"migrate", Command::migrate, "apply pending database migrations and exit"},
     {"replay", Command::replay, "load every pending raw snapshot now and exit"},
     {"check-config", Command::check_config, "validate the configuration and print it, secrets redacted"},
+    {"backfill", Command::backfill,
+     "fetch history (/coins/{id}/market_chart/range) into coin_history and exit; resumable; flags below"},
 };
+
+// backfill's shorthands for variables.
+struct FlagAlias {
+  std::string_view flag;
+  std::string_view variable;
+};
+constexpr FlagAlias kBackfillAliases[] = {
+    {"--coins", "BACKFILL_COINS"}, {"--days", "BACKFILL_DAYS"}, {"--vs", "VS_CURRENCY"}};
+
+// "YYYY-MM-DD", a real calendar date.
+std::optional<std::chrono::sys_days> parse_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const auto number = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
+    int n = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      n = n * 10 + (text[i] - '0');
+    }
+    return n;
+  };
+  const auto y = number(0, 4);
+  const auto m = number(5, 2);
+  const auto d = number(8, 2);
+  if (!y || !m || !d) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year{*y}, std::chrono::month{static_cast<unsigned>(*m)},
+                                       std::chrono::day{static_cast<unsigned>(*d)}};
+  if (!ymd.ok() || *y < 2009) return std::nullopt;
+  return std::chrono::sys_days{ymd};
+}
 
 // --poll-interval -> POLL_INTERVAL, only for known variables.
 std::optional<std::string> variable_for_flag(std::string_view flag) {
@@ -51,6 +82,8 @@ tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
   bool version = false;
   bool have_command = false;
   bool flags_done = false;
+  std::vector<std::string> backfill_flags; // used, to check they come with the backfill command
+  bool days_flag = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i] == nullptr ? std::string_view() : std::string_view(argv[i]);
     if (!flags_done && arg == "--") {
@@ -65,6 +98,11 @@ tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
       version = true;
       continue;
     }
+    if (!flags_done && arg == "--ohlc") {
+      line.backfill.ohlc = true;
+      backfill_flags.emplace_back(arg);
+      continue;
+    }
     if (flags_done || arg.empty() || arg.front() != '-') {
       const auto* found = std::find_if(std::begin(kCommands), std::end(kCommands),
                                        [&](const CommandName& c) { return c.name == arg; });
@@ -74,7 +112,7 @@ tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
         help = true;
       } else if (found == std::end(kCommands)) {
         problems.push_back("unknown command \"" + std::string(arg) +
-                           "\"; expected run, once, migrate, replay or check-config");
+                           "\"; expected run, once, migrate, replay, check-config or backfill");
       } else {
         line.command = found->command;
       }
@@ -85,8 +123,17 @@ tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
     const auto eq = arg.find('=');
     const std::string_view flag = arg.substr(0, eq);
     const bool is_env_file = flag == "--env-file";
-    const auto variable = flag.substr(0, 2) == "--" ? variable_for_flag(flag.substr(2)) : std::nullopt;
-    if (!is_env_file && !variable) {
+    const bool is_date = flag == "--from" || flag == "--to";
+    auto variable = flag.substr(0, 2) == "--" ? variable_for_flag(flag.substr(2)) : std::nullopt;
+    for (const auto& alias : kBackfillAliases) {
+      if (alias.flag == flag) {
+        variable = std::string(alias.variable);
+        backfill_flags.emplace_back(flag);
+        days_flag = days_flag || flag == "--days";
+      }
+    }
+    if (is_date) backfill_flags.emplace_back(flag);
+    if (!is_env_file && !is_date && !variable) {
       problems.push_back("unknown flag \"" + std::string(flag) + "\"; see --help");
       continue;
     }
@@ -99,7 +146,11 @@ tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
       problems.push_back(std::string(flag) + ": missing value");
       continue;
     }
-    if (is_env_file) {
+    if (is_date) {
+      const auto date = parse_date(value);
+      if (!date) problems.push_back(std::string(flag) + "=\"" + value + "\": must be a date YYYY-MM-DD (UTC)");
+      else (flag == "--from" ? line.backfill.from : line.backfill.to) = *date;
+    } else if (is_env_file) {
       if (value.empty()) {
         problems.push_back("--env-file: missing value");
       } else {
@@ -109,6 +160,16 @@ tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
       line.overrides.insert_or_assign(*variable, std::move(value));
     }
   }
+  if (!backfill_flags.empty() && line.command != Command::backfill) {
+    problems.push_back(backfill_flags.front() + " belongs to the backfill command");
+  }
+  if (days_flag && (line.backfill.from || line.backfill.to)) {
+    problems.push_back("--days and --from/--to exclude each other: give a number of days or a date range");
+  }
+  if (line.backfill.from && line.backfill.to && *line.backfill.to < *line.backfill.from) {
+    problems.push_back("--to is before --from");
+  }
+  if (line.backfill.to && !line.backfill.from) problems.push_back("--to needs --from");
   // Asking for help is never an error, whatever else is on the line.
   if (help) line.command = Command::help;
   else if (version) line.command = Command::version;
@@ -134,6 +195,14 @@ std::string usage_text() {
       "  --env-file PATH      read variables from PATH (default: ./.env when it exists)\n"
       "  --NAME VALUE         set any variable below; NAME is the variable in lowercase with\n"
       "  --NAME=VALUE         '-' for '_', e.g. --poll-interval 5s or --poll-interval=5s\n"
+      "\n"
+      "backfill options:\n"
+      "  --coins IDS|top:N    coins to fetch (sets BACKFILL_COINS), e.g. bitcoin,ethereum or top:20\n"
+      "  --days N             the last N days (sets BACKFILL_DAYS)\n"
+      "  --from DATE --to DATE  a UTC date range instead, YYYY-MM-DD, both days included\n"
+      "  --vs LIST            quote currencies (sets VS_CURRENCY), e.g. usd,eur\n"
+      "  --ohlc               OHLC candles (/coins/{id}/ohlc): not implemented yet, refused\n"
+      "  Exit status 0 when every planned chunk was stored; 1 with a summary otherwise.\n"
       "\n"
       "Precedence: flags > environment > .env file > defaults.\n"
       "An empty value means unset only for variables without a fixed default (keys, files,\n"

@@ -123,45 +123,75 @@ void load_key_and_plan(Loader& in, Config& out) {
   }
 }
 
+// An http(s) URL of CoinGecko fit for the plan and key. Returns false (with a problem) when not.
+bool check_api_url(Loader& in, std::string_view name, std::string_view value, const Config& out) {
+  // The URL may carry a key (?x_cg_demo_api_key=...): error text shows it redacted.
+  const std::string shown = redact_url(value);
+  const auto url = parse_http_url(value);
+  if (!url) {
+    in.bad(name, shown, "must be an http:// or https:// URL with a host, e.g. https://api.coingecko.com/api/v3/coins/markets");
+    return false;
+  }
+  // A key sent to the other plan's host fails with CoinGecko error 10010/10011; say so now.
+  if (url->host == kPublicHost && out.api_plan == Plan::pro) {
+    in.bad(name, shown, "plan pro must use https://pro-api.coingecko.com/...");
+    return false;
+  }
+  if (url->host == kProHost && out.api_plan != Plan::pro) {
+    in.bad(name, shown, "pro-api.coingecko.com needs COINGECKO_API_PLAN=pro and a key");
+    return false;
+  }
+  // Over plain http anyone on the path reads the key. Loopback never leaves the machine (a
+  // local proxy or a test server), so only there is http allowed with a key.
+  const bool key_in_url = !url_secret_values(value).empty();
+  if (url->scheme == "http" && (!out.api_key.empty() || key_in_url) && !is_loopback_host(url->host)) {
+    in.bad(name, shown,
+           std::string("would send the API key ") + (key_in_url ? "in its query" : "(COINGECKO_API_KEY)") +
+               " in clear text over http://; use https:// (http:// with a key is allowed only to a loopback "
+               "host: localhost, 127.0.0.0/8, ::1)");
+    return false;
+  }
+  return true;
+}
+
 void load_url(Loader& in, Config& out) {
   const auto value = in.get("COINGECKO_URL");
   if (!value) {
     if (out.api_plan == Plan::pro) out.coingecko_url = kProMarketsUrl;
+  } else if (check_api_url(in, "COINGECKO_URL", *value, out)) {
+    out.coingecko_url = std::string(*value);
+  }
+  // The API root: the markets URL without its query and without /coins/markets.
+  if (const auto base = in.get_optional("COINGECKO_API_BASE")) {
+    if (check_api_url(in, "COINGECKO_API_BASE", *base, out)) {
+      std::string text(base->substr(0, base->find_first_of("?#")));
+      while (!text.empty() && text.back() == '/') text.pop_back();
+      out.coingecko_api_base = std::move(text);
+    }
     return;
   }
-  // The URL may carry a key (?x_cg_demo_api_key=...): error text shows it redacted.
-  const std::string shown = redact_url(*value);
-  const auto url = parse_http_url(*value);
-  if (!url) {
-    in.bad("COINGECKO_URL", shown, "must be an http:// or https:// URL with a host, e.g. https://api.coingecko.com/api/v3/coins/markets");
-    return;
+  std::string_view markets = out.coingecko_url;
+  markets = markets.substr(0, markets.find_first_of("?#"));
+  while (!markets.empty() && markets.back() == '/') markets.remove_suffix(1);
+  constexpr std::string_view kSuffix = "/coins/markets";
+  out.coingecko_api_base = markets.ends_with(kSuffix) ? std::string(markets.substr(0, markets.size() - kSuffix.size()))
+                                                      : std::string();
+}
+
+void load_backfill(Loader& in, Config& out) {
+  if (const auto coins = in.get("BACKFILL_COINS")) {
+    std::string problem;
+    if (parse_coin_selection(*coins, problem)) out.backfill_coins = std::string(*coins);
+    else in.bad("BACKFILL_COINS", *coins, problem);
   }
-  // A key sent to the other plan's host fails with CoinGecko error 10010/10011; say so now.
-  if (url->host == kPublicHost && out.api_plan == Plan::pro) {
-    in.bad("COINGECKO_URL", shown, "plan pro must use https://pro-api.coingecko.com/...");
-    return;
-  }
-  if (url->host == kProHost && out.api_plan != Plan::pro) {
-    in.bad("COINGECKO_URL", shown, "pro-api.coingecko.com needs COINGECKO_API_PLAN=pro and a key");
-    return;
-  }
-  // Over plain http anyone on the path reads the key. Loopback never leaves the machine (a
-  // local proxy or a test server), so only there is http allowed with a key.
-  const bool key_in_url = !url_secret_values(*value).empty();
-  if (url->scheme == "http" && (!out.api_key.empty() || key_in_url) && !is_loopback_host(url->host)) {
-    in.bad("COINGECKO_URL", shown,
-           std::string("would send the API key ") + (key_in_url ? "in its query" : "(COINGECKO_API_KEY)") +
-               " in clear text over http://; use https:// (http:// with a key is allowed only to a loopback "
-               "host: localhost, 127.0.0.0/8, ::1)");
-    return;
-  }
-  out.coingecko_url = std::string(*value);
+  in.integer("BACKFILL_DAYS", out.backfill_days, 1, 36'500);
 }
 
 void load_coingecko(Loader& in, Config& out) {
   load_key_and_plan(in, out);
   load_url(in, out);
   load_currencies(in, out);
+  load_backfill(in, out);
   in.integer("PER_PAGE", out.per_page, 1, 250);
   in.integer("PAGES", out.pages, 1, 1000);
   in.millis("POLL_INTERVAL", out.poll_interval, 100ms, 24h);
@@ -292,6 +322,39 @@ void load_observability(Loader& in, Config& out) {
 }
 
 } // namespace
+
+std::optional<CoinSelection> parse_coin_selection(std::string_view text, std::string& problem) {
+  CoinSelection out;
+  const std::string value = to_lower(trim(text));
+  if (value.starts_with("top:")) {
+    const auto n = parse_unsigned(std::string_view(value).substr(4), 250);
+    if (!n || *n < 1) {
+      problem = "top:N needs N from 1 to 250";
+      return std::nullopt;
+    }
+    out.top = static_cast<int>(*n);
+    return out;
+  }
+  for (const auto part : split(value, ',')) {
+    const std::string id(trim(part));
+    // CoinGecko ids are lowercase letters, digits, '-', '_' and '.'; they also name spool
+    // directories, so nothing else (no '/', no leading '.') is accepted.
+    const bool ok = !id.empty() && id.size() <= 100 && id.front() != '.' &&
+                    std::all_of(id.begin(), id.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+                    });
+    if (!ok) {
+      problem = "must be top:N or comma-separated CoinGecko ids (letters, digits, '-', '_', '.'), e.g. bitcoin,ethereum";
+      return std::nullopt;
+    }
+    if (std::find(out.ids.begin(), out.ids.end(), id) == out.ids.end()) out.ids.push_back(id);
+  }
+  if (out.ids.size() > 1000) {
+    problem = "at most 1000 coin ids";
+    return std::nullopt;
+  }
+  return out;
+}
 
 tl::expected<Config, std::vector<std::string>> load_config(const Environment& vars) {
   Loader in(vars);

@@ -36,6 +36,10 @@ struct Config {
   std::size_t max_body_bytes = 32u << 20;
   int max_attempts = 4;
   std::optional<std::string> ca_file;
+  // History backfill (issue 11)
+  std::string coingecko_api_base; // COINGECKO_API_BASE, else COINGECKO_URL minus /coins/markets; "" = not derivable
+  std::string backfill_coins = "top:10"; // "top:N" or a comma list of coin ids
+  int backfill_days = 365;
   // PostgreSQL
   std::string postgres_host = "localhost";
   int postgres_port = 5432;
@@ -116,9 +120,23 @@ const std::vector<VariableDoc>& variable_docs();
 std::string env_example_text();
 
 // Command line.
-enum class Command { run, once, migrate, replay, check_config, help, version };
+enum class Command { run, once, migrate, replay, check_config, backfill, help, version };
+// backfill's own flags (--coins, --days and --vs set BACKFILL_COINS, BACKFILL_DAYS, VS_CURRENCY).
+struct BackfillArgs {
+  std::optional<std::chrono::sys_days> from; // --from YYYY-MM-DD (UTC, inclusive)
+  std::optional<std::chrono::sys_days> to;   // --to YYYY-MM-DD (UTC, inclusive: up to its end)
+  bool ohlc = false;                          // --ohlc
+};
+// "top:N" -> N, a comma list -> its ids; nullopt (and `problem`) when malformed.
+struct CoinSelection {
+  std::optional<int> top;
+  std::vector<std::string> ids;
+};
+std::optional<CoinSelection> parse_coin_selection(std::string_view text, std::string& problem);
+
 struct CommandLine {
   Command command = Command::run;
+  BackfillArgs backfill;
   std::optional<std::filesystem::path> env_file; // --env-file PATH
   Environment overrides;                         // --poll-interval=5s -> POLL_INTERVAL=5s
 };

@@ -28,6 +28,15 @@ const std::vector<VariableDoc>& variable_docs() {
       {"HTTP_TIMEOUT", "30s", "whole-request timeout, 100ms to 1h"},
       {"MAX_BODY_BYTES", "33554432", "largest response body accepted, 1024 bytes to 1GiB (plain bytes or KiB/MiB/GiB)"},
       {"HTTP_MAX_ATTEMPTS", "4", "tries per page including the first, 1 to 10"},
+      {"COINGECKO_API_BASE", "COINGECKO_URL minus /coins/markets",
+       "API root for the backfill's /coins/{id}/market_chart/range (same key, plan and rate limit as the poller); "
+       "set it when COINGECKO_URL does not end in /coins/markets"},
+      {"BACKFILL_COINS", "top:10",
+       "coins the backfill command fetches: comma-separated CoinGecko ids (bitcoin,ethereum) or top:N, the N best "
+       "market_cap_rank of the newest snapshot in coin_market (else of one /coins/markets call), N 1 to 250"},
+      {"BACKFILL_DAYS", "365",
+       "days of history the backfill command fetches, 1 to 36500 (public and demo plans reach 365 days: the rest "
+       "is recorded as clamped, never requested)"},
       {"CA_FILE", "", "PEM CA bundle for TLS (empty = system default); must be a readable file"},
       {"POSTGRES_HOST", "localhost", "PostgreSQL host name, address or socket directory"},
       {"POSTGRES_PORT", "5432", "PostgreSQL port, 1 to 65535"},

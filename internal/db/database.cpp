@@ -39,6 +39,28 @@ void detail::Session::drop() noexcept {
   staging_ready = false;
 }
 
+std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& conninfo,
+                                                          const std::string& application_name) {
+  auto conn = std::make_unique<pqxx::connection>(conninfo);
+  // libpqxx 6 would otherwise silently reconnect a broken connection, losing the session's
+  // temp table and advisory lock behind our back; we reconnect explicitly instead.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  conn->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+  pqxx::nontransaction setup{*conn};
+  // UTC so timestamps read back as text are unambiguous; UTF8 because COPY rows are sent as
+  // the API's UTF-8 bytes (db/copy_text.hpp); notices ("already exists,
+  // skipping") would otherwise go to stderr through libpqxx's default handler.
+  setup.exec_params("SELECT set_config('application_name', $1, false), "
+                    "set_config('TimeZone', 'UTC', false), "
+                    "set_config('client_min_messages', 'warning', false), "
+                    "set_config('client_encoding', 'UTF8', false)",
+                    application_name);
+  setup.commit();
+  return conn;
+}
+
 Database::Database(std::string conninfo, std::string application_name)
     : m_impl(std::make_unique<Impl>()) {
   m_impl->session.secrets = detail::secrets_of(conninfo);
@@ -61,24 +83,7 @@ tl::expected<void, DbError> Database::ensure_connected() {
   if (connected()) return {};
   s.drop();
   try {
-    auto conn = std::make_unique<pqxx::connection>(s.conninfo);
-    // libpqxx 6 would otherwise silently reconnect a broken connection, losing the session's
-    // temp table and advisory lock behind our back; we reconnect explicitly instead.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    conn->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
-    pqxx::nontransaction setup{*conn};
-    // UTC so timestamps read back as text are unambiguous; UTF8 because COPY rows are sent as
-    // the API's UTF-8 bytes (db/copy_text.hpp); notices ("already exists,
-    // skipping") would otherwise go to stderr through libpqxx's default handler.
-    setup.exec_params("SELECT set_config('application_name', $1, false), "
-                      "set_config('TimeZone', 'UTC', false), "
-                      "set_config('client_min_messages', 'warning', false), "
-                      "set_config('client_encoding', 'UTF8', false)",
-                      s.application_name);
-    setup.commit();
-    s.conn = std::move(conn);
+    s.conn = detail::open_connection(s.conninfo, s.application_name);
   } catch (...) {
     return unexpected(detail::translate_current_exception("connect to PostgreSQL", s.secrets));
   }

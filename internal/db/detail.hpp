@@ -36,6 +36,10 @@ std::vector<Secret> secrets_of(std::string_view conninfo);
 // instead of the kernel's TCP timeout (minutes) and never stalls the scheduler for long.
 std::string with_default_connect_timeout(std::string conninfo, int seconds);
 
+// Opens a connection set up as every session of the daemon: no silent reactivation, UTC,
+// UTF8, warnings only, `application_name`. Throws libpqxx exceptions (translate them).
+std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, const std::string& application_name);
+
 // What the session needs from an open snapshot transaction when the connection goes away.
 struct OpenTransaction {
   virtual ~OpenTransaction() = default;

@@ -3,12 +3,14 @@
 // and replays scripted faults, one per request. See --help.
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <cstdint>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -44,6 +46,10 @@ constexpr std::string_view kBodyHtml =
     "<!DOCTYPE html>\n<html><head><title>Access denied | api.coingecko.com used Cloudflare to restrict "
     "access</title></head>\n<body><h1>Error 1020</h1><p>Access denied</p><p>Cloudflare Ray ID: "
     "8f0e5d1c2b3a4f67</p></body></html>\n";
+// The real 10012 body (tests/fixtures/Electron-Cash__...error_10012_365d_2024-03-30.json), sent
+// with 401 as ghostfolio logged it.
+constexpr std::string_view kBody10012 =
+    R"({"error":{"status":{"timestamp":"2024-03-30T07:22:29.427+00:00","error_code":10012,"error_message":"Your request exceeds the allowed time range. Public API users are limited to querying historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access: https://www.coingecko.com/en/api/pricing. "}}})";
 constexpr std::string_view kGarbage = R"([{"id":"bitcoin","symbol":"btc",current_price: 1e,]})";
 // httplib compresses only the exact type "application/json"; the charset variant (what the real
 // API sends) keeps slow bodies uncompressed so their pacing reaches the wire as scripted.
@@ -270,6 +276,7 @@ struct Options {
   std::string require_key;
   std::string script;
   long max_seconds = 3600;
+  long now = 0; // --now: the history endpoints' clock (UNIX seconds); 0 = the real clock
 };
 
 struct State {
@@ -282,6 +289,8 @@ struct State {
   std::mutex mutex;
   std::deque<Step> script;
   std::vector<std::string> log; // JSON objects
+  std::vector<std::string> ids;  // the fixture's coin ids: the history endpoints know these
+  long now = 0;                  // --now (0: real clock)
 };
 
 // Sleeps up to `d`, waking early at shutdown. False when shutting down.
@@ -406,7 +415,8 @@ void slow_body(httplib::Response& res, std::string body, long bytes_per_sec, lon
   });
 }
 
-void handle_markets(State& st, const httplib::Request& req, httplib::Response& res) {
+// The next scripted step (normal service when the script is empty), logged with the request.
+Step next_step(State& st, const httplib::Request& req) {
   Step step;
   {
     const std::lock_guard lock(st.mutex);
@@ -418,13 +428,20 @@ void handle_markets(State& st, const httplib::Request& req, httplib::Response& r
     }
   }
   record(st, req, step.text);
+  return step;
+}
+
+void serve_status(const Step& step, httplib::Response& res) {
+  res.status = static_cast<int>(step.number);
+  if (step.retry_after) res.set_header("Retry-After", *step.retry_after);
+  res.set_content(step.body ? *step.body : default_body(step.number), step.content_type);
+}
+
+void handle_markets(State& st, const httplib::Request& req, httplib::Response& res) {
+  const Step step = next_step(st, req);
   std::string body;
   switch (step.kind) {
-  case Kind::status:
-    res.status = static_cast<int>(step.number);
-    if (step.retry_after) res.set_header("Retry-After", *step.retry_after);
-    res.set_content(step.body ? *step.body : default_body(step.number), step.content_type);
-    return;
+  case Kind::status: return serve_status(step, res);
   case Kind::garbage: res.set_content(std::string(kGarbage), kJson); return;
   case Kind::object: res.set_content(std::string(kBody403), kJson); return;
   case Kind::wrongtypes: res.set_content(wrong_types(st), kJson); return;
@@ -462,9 +479,107 @@ void handle_markets(State& st, const httplib::Request& req, httplib::Response& r
   res.set_content(std::move(body), kJson);
 }
 
+// ---- /coins/{id}/market_chart/range: deterministic synthetic history ----
+
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (const char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// Exact decimal text derived from (coin, currency, series, ms): the same request always gets
+// the same bytes, and a test can compare PostgreSQL's numeric text with it. Market caps are
+// null now and then, as CoinGecko sends for some points.
+std::string synthetic_value(std::string_view coin, std::string_view vs, char series, long long ms) {
+  const std::uint64_t h = fnv1a(std::string(coin) + "|" + std::string(vs) + "|" + series + "|" + std::to_string(ms));
+  if (series == 'm' && h % 23 == 0) return "null";
+  const std::uint64_t whole = series == 'p' ? 100 + h % 90'000 : series == 'm' ? 1'000'000'000 + h % 900'000'000'000ull
+                                                                                : 10'000'000 + h % 90'000'000'000ull;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%llu.%012llu", static_cast<unsigned long long>(whole),
+                static_cast<unsigned long long>((h >> 20) % 1'000'000'000'000ull));
+  return buf;
+}
+
+long history_now(const State& st) {
+  if (st.now > 0) return st.now;
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+}
+
+// CoinGecko's automatic granularity: 1 day from now -> 5-minutely; other spans up to 90 days
+// -> hourly; more -> daily points at 00:00 UTC. A request reaching "now" also gets the live
+// point stamped at now (off the grid), and the 5-minutely series the near-duplicate stamp the
+// real 1-day capture ends with.
+// Scripted steps apply here too: `status` steps are served, the others mean normal service.
+void handle_history(State& st, const httplib::Request& req, httplib::Response& res) {
+  const Step step = next_step(st, req);
+  if (step.kind == Kind::status) return serve_status(step, res);
+  const bool pro = req.has_header("x-cg-pro-api-key"); // public and demo share the 365-day limit
+  if (!st.require_key.empty() && req.get_header_value("x-cg-demo-api-key") != st.require_key &&
+      req.get_header_value("x-cg-pro-api-key") != st.require_key) {
+    res.status = 401;
+    res.set_content(std::string(kBody401), kJson);
+    return;
+  }
+  const std::string coin = req.matches[1];
+  const std::string vs = req.get_param_value("vs_currency");
+  const auto from = to_long(req.get_param_value("from"));
+  const auto to = to_long(req.get_param_value("to"));
+  if (vs.empty()) {
+    res.status = 422;
+    res.set_content(std::string(kBody422), kJson);
+    return;
+  }
+  if (!from || !to || *to < *from) {
+    res.status = 422;
+    res.set_content(R"({"error":"invalid from or to"})", kJson);
+    return;
+  }
+  if (std::find(st.ids.begin(), st.ids.end(), coin) == st.ids.end()) {
+    res.status = 404;
+    res.set_content(std::string(kBody404), kJson);
+    return;
+  }
+  const long now = history_now(st);
+  if (!pro && *from < now - 365L * 86'400) {
+    res.status = 401;
+    res.set_content(std::string(kBody10012), kJson);
+    return;
+  }
+  const long span = *to - *from;
+  const long end = std::min(*to, now);
+  long step_s = 86'400;
+  if (span <= 86'400) step_s = *to >= now - 60 ? 300 : 3'600;
+  else if (span <= 90L * 86'400) step_s = 3'600;
+  std::vector<long long> stamps;
+  for (long t = (*from + step_s - 1) / step_s * step_s; t <= end; t += step_s) stamps.push_back(t * 1000LL);
+  if (*to >= now && now % step_s != 0 && *from <= now) {
+    if (step_s == 300) stamps.push_back(now * 1000LL - 45);
+    stamps.push_back(now * 1000LL);
+  }
+  std::string body = "{";
+  for (const auto& [key, series] : {std::pair{"prices", 'p'}, std::pair{"market_caps", 'm'}, std::pair{"total_volumes", 'v'}}) {
+    body += std::string(body.size() > 1 ? "," : "") + "\"" + key + "\":[";
+    for (std::size_t i = 0; i < stamps.size(); ++i) {
+      // The near-duplicate carries the value of the stamp it duplicates, as in the capture.
+      const long long value_ms = step_s == 300 && i + 2 == stamps.size() ? stamps.back() : stamps[i];
+      body += (i ? ",[" : "[") + std::to_string(stamps[i]) + "," + synthetic_value(coin, vs, series, value_ms) + "]";
+    }
+    body += "]";
+  }
+  body += "}";
+  res.status = 200;
+  res.set_content(std::move(body), kJsonUncompressed);
+}
+
 void usage() {
   std::cout << "usage: fake-coingecko [--port N] --fixture FILE [--synthetic N] [--live-timestamps]\n"
-               "                      [--require-key KEY] [--script FILE] [--max-seconds N]\n"
+               "                      [--require-key KEY] [--script FILE] [--max-seconds N] [--now UNIX_SECONDS]\n"
                "Serves GET /api/v3/coins/markets (and /coins/markets) on 127.0.0.1 from a JSON array.\n"
                "--synthetic N: N coins cloned from the fixture's, ids made unique ('bitcoin-150').\n"
                "--live-timestamps: every reply stamps its coins' last_updated with the request time,\n"
@@ -473,6 +588,10 @@ void usage() {
                "  ok | status CODE [retry-after=V] [body=json|throttled|html|empty|FILE|-] | delay MS\n"
                "  truncate BYTES | garbage | object | wrongtypes | drip BYTES_PER_SEC | stall BYTES\n"
                "  huge BYTES | close\n"
+               "Also GET /api/v3/coins/{id}/market_chart/range?vs_currency=&from=&to= for the fixture's ids:\n"
+               "  deterministic synthetic points with CoinGecko's granularity (<=1 day ending now: 5m;\n"
+               "  up to 90 days: hourly; more: daily at 00:00 UTC) and its trailing live point; 10012 (401)\n"
+               "  beyond 365 days without a pro key; 404 for other ids. --now fixes its clock.\n"
                "Control: POST /__control/script (replace the queue), GET /__control/requests,\n"
                "         POST /__control/reset (clear queue and log).\n";
 }
@@ -495,7 +614,7 @@ std::optional<Options> parse_args(int argc, char** argv) {
       continue;
     }
     if (a != "--port" && a != "--fixture" && a != "--synthetic" && a != "--require-key" && a != "--script" &&
-        a != "--max-seconds")
+        a != "--max-seconds" && a != "--now")
       return std::nullopt;
     if (!(v = next())) return std::nullopt;
     if (a == "--fixture") o.fixture = *v;
@@ -509,6 +628,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
         o.port = static_cast<int>(*n);
       } else if (a == "--synthetic") {
         o.synthetic = *n;
+      } else if (a == "--now") {
+        o.now = *n;
       } else {
         o.max_seconds = *n;
       }
@@ -569,6 +690,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (options->live_timestamps) find_last_updated(st);
+  st.now = options->now;
+  for (const auto& coin : st.coins) {
+    if (const auto r = member_value(coin, "id"); r && coin[r->first] == '"')
+      st.ids.push_back(coin.substr(r->first + 1, r->second - r->first - 2));
+  }
   if (!options->script.empty()) {
     const auto text = read_file(options->script);
     auto [steps, error] = text ? parse_script(*text) : std::pair{std::deque<Step>{}, "unreadable " + options->script};
@@ -607,6 +733,9 @@ int main(int argc, char** argv) {
   const auto markets = [&st](const httplib::Request& req, httplib::Response& res) { handle_markets(st, req, res); };
   server.Get("/api/v3/coins/markets", markets);
   server.Get("/coins/markets", markets);
+  const auto history = [&st](const httplib::Request& req, httplib::Response& res) { handle_history(st, req, res); };
+  server.Get(R"(/api/v3/coins/([a-z0-9._-]+)/market_chart/range)", history);
+  server.Get(R"(/coins/([a-z0-9._-]+)/market_chart/range)", history);
   server.Post("/__control/script", [&st](const httplib::Request& req, httplib::Response& res) {
     auto [steps, error] = parse_script(req.body);
     if (!error.empty()) {

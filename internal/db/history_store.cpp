@@ -1,0 +1,215 @@
+#include "db/history_store.hpp"
+
+#include "db/copy_text.hpp"
+#include "db/detail.hpp"
+
+#include <pqxx/tablewriter>
+
+namespace etl::db {
+namespace {
+
+using tl::unexpected;
+
+constexpr int kConnectTimeoutSeconds = 5;
+constexpr std::array<const char*, 7> kColumns = {"coin_id", "vs_currency", "granularity", "ts",
+                                                 "price", "market_cap", "total_volume"};
+
+constexpr const char* kCreateStaging =
+    "CREATE TEMP TABLE IF NOT EXISTS coin_history_stage "
+    "(LIKE coin_history INCLUDING DEFAULTS) ON COMMIT DELETE ROWS";
+
+// Values change only through a re-fetch of a provisional point: unchanged rows are not
+// rewritten (no dead tuples, and the counts say what really changed).
+constexpr const char* kMoveStage =
+    "WITH up AS (INSERT INTO coin_history (coin_id, vs_currency, granularity, ts, price, market_cap, total_volume) "
+    "SELECT coin_id, vs_currency, granularity, ts, price, market_cap, total_volume FROM coin_history_stage "
+    "ON CONFLICT (coin_id, vs_currency, granularity, ts) DO UPDATE SET price = EXCLUDED.price, "
+    "market_cap = EXCLUDED.market_cap, total_volume = EXCLUDED.total_volume, fetched_at = now() "
+    "WHERE (coin_history.price, coin_history.market_cap, coin_history.total_volume) IS DISTINCT FROM "
+    "(EXCLUDED.price, EXCLUDED.market_cap, EXCLUDED.total_volume) "
+    "RETURNING (xmax = 0) AS inserted) "
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up";
+
+constexpr const char* kUpsertChunk =
+    "INSERT INTO backfill_chunks (coin_id, vs_currency, endpoint, granularity, chunk_from, chunk_to, request_from, "
+    "request_to, status, points, expected_points, http_status, error, raw_file, attempts, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, NULLIF($7, '')::timestamptz, "
+    "NULLIF($8, '')::timestamptz, $9, $10, NULLIF($11, -1), NULLIF($12, -1), NULLIF($13, ''), NULLIF($14, ''), $15, "
+    "now()) "
+    "ON CONFLICT (coin_id, vs_currency, endpoint, granularity, chunk_from, chunk_to) DO UPDATE SET "
+    "request_from = EXCLUDED.request_from, request_to = EXCLUDED.request_to, status = EXCLUDED.status, "
+    "points = EXCLUDED.points, expected_points = EXCLUDED.expected_points, http_status = EXCLUDED.http_status, "
+    "error = EXCLUDED.error, raw_file = EXCLUDED.raw_file, "
+    "attempts = backfill_chunks.attempts + EXCLUDED.attempts, updated_at = now()";
+
+std::string ts_text(history::TimePoint t) {
+  return detail::to_timestamptz_text(std::chrono::system_clock::time_point(t.time_since_epoch()));
+}
+
+history::TimePoint parse_epoch_ms(const pqxx::field& f) { return history::TimePoint{std::chrono::milliseconds{f.as<std::int64_t>()}}; }
+
+void upsert_chunk(pqxx::dbtransaction& tx, const ChunkRecord& r) {
+  tx.exec_params(kUpsertChunk, r.coin_id, r.vs_currency, r.endpoint, std::string(history::to_string(r.granularity)),
+                 ts_text(r.chunk.from), ts_text(r.chunk.to), r.request ? ts_text(r.request->from) : std::string(),
+                 r.request ? ts_text(r.request->to) : std::string(), r.status, r.points, r.expected_points.value_or(-1),
+                 static_cast<std::int64_t>(r.http_status.value_or(-1)), r.error, r.raw_file, r.requested ? 1 : 0);
+}
+
+} // namespace
+
+struct HistoryStore::Impl {
+  std::string conninfo;
+  std::string application_name;
+  std::vector<Secret> secrets;
+  std::unique_ptr<pqxx::connection> conn;
+  bool staging_ready = false;
+  std::string copy_buffer;
+
+  DbError fail(std::string_view what) {
+    DbError e = detail::translate_current_exception(what, secrets);
+    if (detail::needs_reconnect(e) || (conn && !conn->is_open())) {
+      conn.reset();
+      staging_ready = false;
+    }
+    return e;
+  }
+};
+
+HistoryStore::HistoryStore(std::string conninfo, std::string application_name) : m_impl(std::make_unique<Impl>()) {
+  m_impl->secrets = detail::secrets_of(conninfo);
+  m_impl->conninfo = detail::with_default_connect_timeout(std::move(conninfo), kConnectTimeoutSeconds);
+  m_impl->application_name = std::move(application_name);
+}
+
+HistoryStore::~HistoryStore() = default;
+
+tl::expected<void, DbError> HistoryStore::ensure_connected() {
+  Impl& s = *m_impl;
+  if (s.conn && s.conn->is_open()) return {};
+  s.conn.reset();
+  s.staging_ready = false;
+  try {
+    s.conn = detail::open_connection(s.conninfo, s.application_name);
+  } catch (...) {
+    return unexpected(s.fail("connect to PostgreSQL"));
+  }
+  return {};
+}
+
+tl::expected<std::vector<DoneChunk>, DbError> HistoryStore::done_chunks(std::string_view endpoint) {
+  if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
+  Impl& s = *m_impl;
+  std::vector<DoneChunk> out;
+  try {
+    pqxx::read_transaction tx{*s.conn};
+    // Milliseconds since the epoch: exact, and no timestamp text to parse back.
+    const pqxx::result rows = tx.exec_params(
+        "SELECT coin_id, vs_currency, granularity, "
+        "(extract(epoch FROM chunk_from) * 1000)::bigint, (extract(epoch FROM chunk_to) * 1000)::bigint "
+        "FROM backfill_chunks WHERE endpoint = $1 AND status = 'done'",
+        std::string(endpoint));
+    for (const auto& row : rows) {
+      const auto g = history::granularity_from_string(row[2].as<std::string>());
+      if (!g) continue;
+      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), *g,
+                     history::Range{parse_epoch_ms(row[3]), parse_epoch_ms(row[4])}});
+    }
+  } catch (...) {
+    return unexpected(s.fail("read backfill_chunks"));
+  }
+  return out;
+}
+
+tl::expected<StoreCounts, DbError> HistoryStore::store_chunk(const ChunkRecord& record,
+                                                             std::span<const history::ChartPoint> points,
+                                                             std::optional<history::TimePoint> replace_from) {
+  if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
+  Impl& s = *m_impl;
+  const std::string granularity(history::to_string(record.granularity));
+  StoreCounts counts;
+  try {
+    if (!s.staging_ready) {
+      pqxx::work create{*s.conn, "create_history_staging"};
+      create.exec(kCreateStaging);
+      create.commit();
+      s.staging_ready = true;
+    }
+    pqxx::work tx{*s.conn, "history_chunk"};
+    if (replace_from && *replace_from <= record.chunk.to) {
+      counts.replaced = tx.exec_params("DELETE FROM coin_history WHERE coin_id = $1 AND vs_currency = $2 AND "
+                                       "granularity = $3 AND ts >= $4::timestamptz AND ts <= $5::timestamptz",
+                                       record.coin_id, record.vs_currency, granularity, ts_text(*replace_from),
+                                       ts_text(record.chunk.to))
+                            .affected_rows();
+    }
+    if (!points.empty()) {
+      s.copy_buffer.clear();
+      for (const auto& p : points) {
+        append_copy_field(s.copy_buffer, record.coin_id);
+        s.copy_buffer += '\t';
+        append_copy_field(s.copy_buffer, record.vs_currency);
+        s.copy_buffer += '\t';
+        s.copy_buffer += granularity;
+        s.copy_buffer += '\t';
+        s.copy_buffer += ts_text(history::TimePoint{std::chrono::milliseconds{p.ts_ms}});
+        for (const auto* value : {&p.price, &p.market_cap, &p.total_volume}) {
+          s.copy_buffer += '\t';
+          if (*value) append_copy_field(s.copy_buffer, **value);
+          else append_copy_null(s.copy_buffer);
+        }
+        s.copy_buffer += '\n';
+      }
+      {
+        // One COPY for the whole chunk (see snapshot_load.cpp on tablewriter vs stream_to).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        pqxx::tablewriter writer{tx, "coin_history_stage", kColumns.begin(), kColumns.end()};
+#pragma GCC diagnostic pop
+        writer.write_raw_line(s.copy_buffer);
+        writer.complete();
+      }
+      const pqxx::row moved = tx.exec1(kMoveStage);
+      counts.inserted = moved[0].as<std::int64_t>();
+      counts.updated = moved[1].as<std::int64_t>();
+      tx.exec("TRUNCATE coin_history_stage");
+    }
+    upsert_chunk(tx, record);
+    tx.commit();
+  } catch (...) {
+    return unexpected(s.fail("store chunk of " + record.coin_id + "/" + record.vs_currency));
+  }
+  return counts;
+}
+
+tl::expected<void, DbError> HistoryStore::record_chunk(const ChunkRecord& record) {
+  if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
+  Impl& s = *m_impl;
+  try {
+    pqxx::work tx{*s.conn, "history_chunk_record"};
+    upsert_chunk(tx, record);
+    tx.commit();
+  } catch (...) {
+    return unexpected(s.fail("record chunk of " + record.coin_id + "/" + record.vs_currency));
+  }
+  return {};
+}
+
+tl::expected<std::vector<std::string>, DbError> HistoryStore::top_coins(int n) {
+  if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
+  Impl& s = *m_impl;
+  std::vector<std::string> out;
+  try {
+    pqxx::read_transaction tx{*s.conn};
+    const pqxx::result rows = tx.exec_params(
+        "SELECT coin_id FROM coin_market WHERE snapshot_id = (SELECT snapshot_id FROM etl_runs "
+        "WHERE status IN ('loaded', 'partial') ORDER BY fetched_at DESC LIMIT 1) AND market_cap_rank IS NOT NULL "
+        "GROUP BY coin_id ORDER BY min(market_cap_rank), coin_id LIMIT $1",
+        n);
+    for (const auto& row : rows) out.push_back(row[0].as<std::string>());
+  } catch (...) {
+    return unexpected(s.fail("read the top coins from coin_market"));
+  }
+  return out;
+}
+
+} // namespace etl::db
