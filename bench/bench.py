@@ -94,6 +94,62 @@ class Psql:
         return rows[0][0] if rows else None
 
 
+class PsqlSession:
+    """One long-lived psql connection for the reads taken while a daemon ticks (WAL position):
+    a new connection per read would start a backend, and that backend's CPU would land in the
+    very PostgreSQL CPU figure being measured."""
+
+    def __init__(self, url):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", url],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def scalar(self, sql):
+        # \echo after the query: psql flushes its output at every \echo, so the line arrives now.
+        self.proc.stdin.write(sql.rstrip(";") + ";\n\\echo __end\n")
+        self.proc.stdin.flush()
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                die(f"psql session ended during {sql[:60]!r}")
+            if line.strip() == "__end":
+                return lines[0].strip() if lines else None
+            lines.append(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def lsn_bytes(lsn):
+    hi, lo = lsn.split("/")
+    return (int(hi, 16) << 32) + int(lo, 16)
+
+
+def storage(psql, db):
+    """Bytes stored per 1,000 coin_market rows: heap (with TOAST), each index, raw pages."""
+    rows = int(psql.scalar("SELECT count(*) FROM coin_market", db))
+    table = int(psql.scalar("SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree('coin_market') "
+                            "WHERE isleaf", db))
+    indexes = {name: int(size) for name, size in psql.run(
+        "SELECT c.relname, (SELECT coalesce(sum(pg_relation_size(relid)), 0) FROM pg_partition_tree(c.oid)) "
+        "FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE x.indrelid = 'coin_market'::regclass "
+        "ORDER BY 1", db)}
+    raw = int(psql.scalar("SELECT coalesce(sum(pg_total_relation_size(relid)), 0) "
+                          "FROM pg_partition_tree('coin_market_raw') WHERE isleaf", db))
+    per_k = (lambda b: b * 1000 / rows) if rows else (lambda b: None)
+    return {"rows": rows, "table_bytes": table, "index_bytes": indexes, "raw_bytes": raw,
+            "table_per_1000": per_k(table), "indexes_per_1000": per_k(sum(indexes.values())),
+            "index_per_1000": {k: per_k(v) for k, v in indexes.items()}, "raw_per_1000": per_k(raw),
+            "total_per_1000": per_k(table + sum(indexes.values()) + raw)}
+
+
+def drop_bench_databases(psql):
+    """Leftover databases of earlier sizes would keep autovacuum (PostgreSQL CPU) busy."""
+    for (name,) in psql.run("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'"):
+        psql.run(f"DROP DATABASE {name}")
+
+
 def proc_status(pid):
     out = {}
     try:
@@ -107,21 +163,6 @@ def proc_status(pid):
     return out
 
 
-def children_of(ppid):
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == ppid:
-            pids.append(int(name))
-    return pids
-
-
 def schedstat_ns(pid):
     try:
         with open(f"/proc/{pid}/schedstat") as f:
@@ -130,9 +171,46 @@ def schedstat_ns(pid):
         return None
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def pg_cluster_cpu_ns(postmaster):
+    """CPU time the whole PostgreSQL cluster has used so far, in ns: the postmaster's own run time
+    plus every live child's (schedstat: ns resolution; all single-threaded) plus every exited,
+    reaped child's (the postmaster's cutime + cstime, which the kernel keeps in ns but /proc
+    shows in clock ticks: 10 ms resolution). A backend that exits between two samples moves
+    from the live sum into cutime, so short-lived backends (autovacuum workers, parallel
+    workers, the bench's own psql) are counted too; a window in which one exits is exact to
+    ±10 ms (the daemon's own backend lives as long as the daemon)."""
+    try:
+        with open(f"/proc/{postmaster}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{postmaster}/task/{postmaster}/children") as f:
+            kids = [int(p) for p in f.read().split()]
+    except OSError:
+        return None
+    # fields[0] is the state (field 3); cutime and cstime are fields 16 and 17.
+    exited = (int(fields[13]) + int(fields[14])) * (1_000_000_000 // CLK_TCK)
+    total = (schedstat_ns(postmaster) or 0) + exited
+    for pid in kids:
+        total += schedstat_ns(pid) or 0  # None: it exited just now (then it is in cutime next time)
+    return total
+
+
+def pg_idle_baseline(postmaster, seconds):
+    """PostgreSQL's own CPU while nobody uses it (checkpointer, walwriter, autovacuum launcher,
+    stats), in ns per second: subtracted from every tick window."""
+    time.sleep(0.3)  # the backends of the bench's own psql calls have exited and been reaped
+    c0, t0 = pg_cluster_cpu_ns(postmaster), time.time()
+    time.sleep(seconds)
+    c1, t1 = pg_cluster_cpu_ns(postmaster), time.time()
+    # An exit inside the window can show as up to -10 ms (cutime's tick resolution): never < 0.
+    return max(0.0, (c1 - c0) / (t1 - t0))
+
+
 class Sampler(threading.Thread):
     """Samples the daemon's process CPU clock every 5 ms, its RSS every 50 ms, and the CPU of the
-    PostgreSQL cluster's processes (postmaster + children, all single-threaded) every 50 ms."""
+    whole PostgreSQL cluster (pg_cluster_cpu_ns) every 50 ms."""
 
     def __init__(self, pid, postmaster):
         super().__init__(daemon=True)
@@ -143,8 +221,6 @@ class Sampler(threading.Thread):
         self.rss_t, self.rss = [], []
         self.pg_t, self.pg = [], []
         self.stopping = threading.Event()
-        self.pg_last = {}  # pid -> last schedstat (exited backends keep their last value)
-        self.pg_pids = []
 
     def run(self):
         n = 0
@@ -159,14 +235,10 @@ class Sampler(threading.Thread):
             if n % 10 == 0:
                 self.rss_t.append(now)
                 self.rss.append(proc_status(self.pid).get("VmRSS", 0))
-                if n % 200 == 0:
-                    self.pg_pids = [self.postmaster] + children_of(self.postmaster)
-                for p in self.pg_pids:
-                    v = schedstat_ns(p)
-                    if v is not None:
-                        self.pg_last[p] = v
-                self.pg_t.append(now)
-                self.pg.append(sum(self.pg_last.values()))
+                pg = pg_cluster_cpu_ns(self.postmaster)
+                if pg is not None:
+                    self.pg_t.append(now)
+                    self.pg.append(pg)
             n += 1
             time.sleep(0.005)
 
@@ -186,9 +258,12 @@ class Sampler(threading.Thread):
 
 
 class Fake:
-    def __init__(self, binary, fixture, n):
-        self.proc = subprocess.Popen([binary, "--fixture", fixture, "--synthetic", str(n), "--live-timestamps",
-                                      "--max-seconds", "3600"], stdout=subprocess.PIPE, text=True)
+    def __init__(self, binary, fixture, n, live=True):
+        # live=False: every poll returns the same bodies (CoinGecko's 45-60 s cache seen from a
+        # 30 s interval), so every tick after the first has nothing new.
+        self.proc = subprocess.Popen([binary, "--fixture", fixture, "--synthetic", str(n)] +
+                                     (["--live-timestamps"] if live else []) + ["--max-seconds", "3600"],
+                                     stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("LISTENING "):
             die(f"fake-coingecko did not start: {line!r}")
@@ -353,20 +428,34 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def run_size(args, psql, postmaster, n, ticks, warmup, load_seconds):
+def run_size(args, psql, postmaster, n, ticks, warmup, load_seconds, live=True):
     interval = float(os.environ.get(f"BENCH_INTERVAL_{n}", INTERVALS.get(n, 2.0)))
-    db = f"bench_{n}"
-    psql.run(f"DROP DATABASE IF EXISTS {db}")
+    db = f"bench_{n}" + ("" if live else "_same")
+    drop_bench_databases(psql)
     psql.run(f"CREATE DATABASE {db}")
     db_url = psql.url.rsplit("/", 1)[0] + "/" + db
-    log(f"N={n}: POLL_INTERVAL={interval}s, {warmup} warm-up + {ticks} measured ticks")
-    fake = Fake(os.path.join(args.build, "fake-coingecko"), os.path.join(args.src, FIXTURE), n)
-    daemon = Daemon(args, os.path.join(args.out, f"run-{n}"), db_url, fake, n, interval)
+    # PostgreSQL's background CPU over at least one tick window, with no client: subtracted from
+    # each tick's PostgreSQL CPU (it would be paid without the daemon too).
+    idle_s = 1.0 if args.smoke else max(interval, 3.0)
+    pg_idle_ns_per_s = pg_idle_baseline(postmaster, idle_s)
+    log(f"N={n}{'' if live else ' (identical bodies)'}: POLL_INTERVAL={interval}s, {warmup} warm-up + {ticks} "
+        f"measured ticks; PostgreSQL idle {pg_idle_ns_per_s / 1e6:.2f} ms/s over {idle_s:g}s")
+    fake = Fake(os.path.join(args.build, "fake-coingecko"), os.path.join(args.src, FIXTURE), n, live)
+    daemon = Daemon(args, os.path.join(args.out, f"run-{n}" + ("" if live else "-same")), db_url, fake, n, interval)
+    session = PsqlSession(db_url)  # opened before the sampler: its backend start is not measured
     sampler = Sampler(daemon.proc.pid, postmaster)
     sampler.start()
+    wal = {}
     try:
         wanted = warmup + ticks + 1  # +1: the next tick's start closes the last measured window
-        daemon.wait_ticks(wanted, timeout=wanted * (interval + 5) + 120)
+        # WAL: the insert position right after the warm-up and after the last measured tick; the
+        # ticks committed in between (by commit timestamp) share the difference, background WAL
+        # (checkpoints' full-page images, autovacuum) included.
+        daemon.wait_ticks(warmup, timeout=warmup * (interval + 5) + 120)
+        wal["t0"], wal["lsn0"] = time.time(), lsn_bytes(session.scalar("SELECT pg_current_wal_lsn()"))
+        daemon.wait_ticks(wanted - 1, timeout=wanted * (interval + 5) + 120)
+        wal["t1"], wal["lsn1"] = time.time(), lsn_bytes(session.scalar("SELECT pg_current_wal_lsn()"))
+        daemon.wait_ticks(wanted, timeout=interval * 3 + 60)
         status_after = proc_status(daemon.proc.pid)
         load = None
         if load_seconds:
@@ -391,6 +480,7 @@ def run_size(args, psql, postmaster, n, ticks, warmup, load_seconds):
         rc = daemon.stop()
         sampler.stopping.set()
         sampler.join()
+        session.close()
         try:
             requests = fake.requests()  # after the stop: every request the daemon made
         finally:
@@ -414,27 +504,35 @@ def run_size(args, psql, postmaster, n, ticks, warmup, load_seconds):
     for k in range(min(len(runs), len(firsts) - 1)):
         start, nxt = firsts[k] - GUARD, firsts[k + 1] - GUARD
         run = runs[k]
-        if run["inserted"] != n:
-            die(f"N={n}: snapshot {run['id']} inserted {run['inserted']} rows, expected {n}")
+        expected = n if live or k == 0 else 0
+        if run["inserted"] != expected:
+            die(f"N={n}: snapshot {run['id']} inserted {run['inserted']} rows, expected {expected}")
         last_page = last_raw_page_mtime(daemon.env["DATA_DIR"], run["id"])
         r2c = (run["commit"] - firsts[k]) * 1000 if run["commit"] else None
         per_tick.append({
             "k": k, "start": firsts[k], "snapshot": run["id"],
             "cpu_ms": (sampler.cpu_at(nxt) - sampler.cpu_at(start)) / 1e6,
-            "pg_cpu_ms": (sampler.pg_at(nxt) - sampler.pg_at(start)) / 1e6,
+            "pg_cpu_ms": (sampler.pg_at(nxt) - sampler.pg_at(start) - pg_idle_ns_per_s * (nxt - start)) / 1e6,
             "req_to_commit_ms": r2c,
             "last_page_to_commit_ms": (run["commit"] - last_page) * 1000 if last_page and run["commit"] else None,
-            "rows": run["inserted"], "rows_per_s": run["inserted"] / (r2c / 1000) if r2c else None,
+            "rows": run["inserted"],
+            "rows_per_s": run["inserted"] / (r2c / 1000) if r2c and run["inserted"] else None,
             "tick_s": tick_log[k][1] if k < len(tick_log) else None,
             "idle_rss_kib": sampler.rss_at(start),
         })
     measured = [t for t in per_tick if warmup <= t["k"] < warmup + ticks]
-    res = {"n": n, "interval": interval, "ticks": len(measured), "warmup": warmup, "per_tick": per_tick,
+    in_wal = [r for r in runs if r["commit"] and wal["t0"] < r["commit"] <= wal["t1"]]
+    res = {"n": n, "live": live, "interval": interval, "ticks": len(measured), "warmup": warmup, "per_tick": per_tick,
+           "pg_idle_ms_per_s": pg_idle_ns_per_s / 1e6,
+           "wal_bytes_per_tick": (wal["lsn1"] - wal["lsn0"]) / len(in_wal) if in_wal else None,
+           "wal_ticks": len(in_wal), "storage": storage(psql, db),
            "peak_rss_kib": status_after.get("VmHWM"), "rss_after_kib": status_after.get("VmRSS"),
            "rss_anon_kib": status_after.get("RssAnon"), "rss_file_kib": status_after.get("RssFile"),
            "ticks_skipped_total": metric_value(metrics, "coingecko_etl_ticks_skipped_total"),
            "log": daemon.log_path}
-    for key in ("cpu_ms", "pg_cpu_ms", "req_to_commit_ms", "last_page_to_commit_ms", "rows_per_s", "tick_s",
+    for t in measured:
+        t["total_cpu_ms"] = t["cpu_ms"] + t["pg_cpu_ms"]
+    for key in ("cpu_ms", "pg_cpu_ms", "total_cpu_ms", "req_to_commit_ms", "last_page_to_commit_ms", "rows_per_s", "tick_s",
                 "idle_rss_kib"):
         res[key] = median(t[key] for t in measured)
         vals = sorted(t[key] for t in measured if t[key] is not None)
@@ -458,7 +556,7 @@ def run_size(args, psql, postmaster, n, ticks, warmup, load_seconds):
 def idle_phase(args, psql, postmaster):
     """A 250-coin daemon with a one-hour interval: RSS and CPU while it waits after its first tick."""
     db = "bench_idle"
-    psql.run(f"DROP DATABASE IF EXISTS {db}")
+    drop_bench_databases(psql)
     psql.run(f"CREATE DATABASE {db}")
     fake = Fake(os.path.join(args.build, "fake-coingecko"), os.path.join(args.src, FIXTURE), 250)
     daemon = Daemon(args, os.path.join(args.out, "run-idle"), psql.url.rsplit("/", 1)[0] + "/" + db, fake, 250,
@@ -504,7 +602,7 @@ def rss_by_mapping(pid):
 def profile_phase(args, psql, n=2500):
     """One tick (`once`) under callgrind, collecting only inside Pipeline::tick."""
     db = f"bench_profile_{n}"
-    psql.run(f"DROP DATABASE IF EXISTS {db}")
+    drop_bench_databases(psql)
     psql.run(f"CREATE DATABASE {db}")
     db_url = psql.url.rsplit("/", 1)[0] + "/" + db
     fake = Fake(os.path.join(args.build, "fake-coingecko"), os.path.join(args.src, FIXTURE), n)
@@ -616,14 +714,14 @@ def report(mach, results, idle, mode, fsync):
         "✅/❌ compare with the issue's targets.",
         "",
         "| N coins (pages×250) | interval | ticks | daemon CPU / tick (ms) | request → commit (ms) "
-        "| last page → commit (ms) | rows/s | peak RSS (MiB) | tick (s) | idle RSS between ticks (MiB) "
-        "| PostgreSQL CPU / tick (ms) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| last page → commit (ms) | rows/s | peak RSS (MiB) | tick (s) | idle RSS between ticks (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    label = lambda r: f"{r['n']:,} ({max(1, r['n'] // PER_PAGE)})" + ("" if r.get("live", True) else ", identical bodies")
     for r in results:
         rng = lambda k: "" if not r.get(k + "_range") else f" [{fmt(r[k + '_range'][0])}–{fmt(r[k + '_range'][1])}]"
         lines.append(
-            f"| {r['n']:,} ({max(1, r['n'] // PER_PAGE)}) | {r['interval']:g} s "
+            f"| {label(r)} | {r['interval']:g} s "
             f"| {r['ticks']} ({fmt(r['ticks_skipped_total'], 0)} skipped) "
             f"| {fmt(r['cpu_ms'])}{rng('cpu_ms')}{verdict('cpu_ms', r['n'], r['cpu_ms'])} "
             f"| {fmt(r['req_to_commit_ms'])}{rng('req_to_commit_ms')}"
@@ -632,7 +730,35 @@ def report(mach, results, idle, mode, fsync):
             f"{verdict('last_page_to_commit_ms', r['n'], r['last_page_to_commit_ms'])} "
             f"| {fmt(r['rows_per_s'], 0)} "
             f"| {fmt(mib(r['peak_rss_kib']))}{verdict('peak_rss_mib', r['n'], mib(r['peak_rss_kib']))} "
-            f"| {fmt(r['tick_s'], 3)} | {fmt(mib(r['idle_rss_kib']))} | {fmt(r['pg_cpu_ms'])} |")
+            f"| {fmt(r['tick_s'], 3)} | {fmt(mib(r['idle_rss_kib']))} |")
+    lines += [
+        "", "Whole system per tick: PostgreSQL CPU is the postmaster and every backend, exited ones included, "
+        "minus the cluster's idle CPU over the same window (measured before the daemon starts); WAL is "
+        "`pg_current_wal_lsn()` after the warm-up and after the last measured tick, divided by the ticks "
+        "committed in between.", "",
+        "| N coins | daemon CPU (ms) | PostgreSQL CPU (ms) | daemon + PostgreSQL (ms) | PostgreSQL idle (ms/s) "
+        "| WAL per tick (KiB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        rng = lambda k: "" if not r.get(k + "_range") else f" [{fmt(r[k + '_range'][0])}–{fmt(r[k + '_range'][1])}]"
+        wal = r.get("wal_bytes_per_tick")
+        lines.append(f"| {label(r)} | {fmt(r['cpu_ms'])} | {fmt(r['pg_cpu_ms'])}{rng('pg_cpu_ms')} "
+                     f"| {fmt(r['total_cpu_ms'])}{rng('total_cpu_ms')} | {fmt(r['pg_idle_ms_per_s'], 2)} "
+                     f"| {fmt(None if wal is None else wal / 1024)} |")
+    index_names = sorted({k for r in results for k in r["storage"]["index_per_1000"]})
+    lines += [
+        "", "Stored bytes per 1,000 `coin_market` rows after the run (all partitions; heap with TOAST, each "
+        "index, and the raw pages of `coin_market_raw` with their TOAST and primary key):", "",
+        "| N coins | rows | heap | " + " | ".join(f"`{i}`" for i in index_names) + " | raw pages | total |",
+        "|---|---|---|" + "---|" * len(index_names) + "---|---|",
+    ]
+    kib = lambda b: "n/a" if b is None else f"{b / 1024:,.1f} KiB"
+    for r in results:
+        st = r["storage"]
+        lines.append(f"| {label(r)} | {st['rows']:,} | {kib(st['table_per_1000'])} | "
+                     + " | ".join(kib(st["index_per_1000"].get(i)) for i in index_names)
+                     + f" | {kib(st['raw_per_1000'])} | {kib(st['total_per_1000'])} |")
     lines += ["", "| idle (250 coins, after the first tick, interval 1 h) | |", "|---|---|"]
     if idle:
         ok = "✅ ≤ 10" if idle["rss_kib"] / 1024 <= 10 else f"❌ > 10 (+{idle['rss_kib'] / 1024 - 10:.1f})"
@@ -708,14 +834,16 @@ def main():
         postmaster = int(f.readline())
     mach = machine(args, psql)
 
+    # (N, measured ticks, warm-up ticks, seconds of /metrics load, new coins every tick?)
     if args.mode == "smoke":
-        plan = [(250, 3, 1, 5)]
+        plan = [(250, 3, 1, 5, True), (250, 2, 1, 0, False)]
     else:
-        plan = [(250, 10, 2, 0), (2500, 10, 2, 20), (17500, 10, 2, 0)]
+        plan = [(250, 10, 2, 0, True), (2500, 10, 2, 20, True), (2500, 10, 2, 0, False), (17500, 10, 2, 0, True)]
     if args.only:
-        plan = [(n, ticks, warmup, 0) for n, ticks, warmup, _ in plan if n == args.only]
+        plan = [(n, ticks, warmup, 0, live) for n, ticks, warmup, _, live in plan if n == args.only]
         args.record = None
-    results = [run_size(args, psql, postmaster, n, ticks, warmup, load) for n, ticks, warmup, load in plan]
+    results = [run_size(args, psql, postmaster, n, ticks, warmup, load, live)
+               for n, ticks, warmup, load, live in plan]
     if args.only:
         for r in results:
             print(json.dumps(r, default=str))

@@ -34,7 +34,7 @@ struct BodyError {
 inline constexpr std::size_t kMaxElementsPerPage = 1000;
 // Rejections kept with their id and reason; the rest are only counted (rejected_count).
 inline constexpr std::size_t kMaxRejectedDetails = 16;
-// coin_id is part of btree keys (primary key, coin_market_latest_idx), whose entries PostgreSQL
+// coin_id is part of a btree key (the primary key), whose entries PostgreSQL
 // caps at 2704 bytes ("index row size exceeds btree version 4 maximum"); real ids are slugs of
 // a few dozen bytes. A longer id rejects its coin instead of the whole snapshot.
 inline constexpr std::size_t kMaxIdBytes = 256;
