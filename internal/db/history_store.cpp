@@ -83,6 +83,28 @@ std::string ts_text(history::TimePoint t) {
 
 history::TimePoint parse_epoch_ms(const pqxx::field& f) { return history::TimePoint{std::chrono::milliseconds{f.as<std::int64_t>()}}; }
 
+// One COPY of `lines` (COPY text format, one row per line) into `table` (see snapshot_load.cpp
+// on tablewriter vs stream_to).
+template <std::size_t N>
+void copy_into(pqxx::dbtransaction& tx, const char* table, const std::array<const char*, N>& columns,
+               const std::string& lines) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter writer{tx, table, columns.begin(), columns.end()};
+#pragma GCC diagnostic pop
+  writer.write_raw_line(lines);
+  writer.complete();
+}
+
+// Session staging tables are created once per connection, outside the load's transaction.
+void ensure_staging(pqxx::connection& conn, bool& ready, const char* create_sql) {
+  if (ready) return;
+  pqxx::work create{conn, "create_staging"};
+  create.exec(create_sql);
+  create.commit();
+  ready = true;
+}
+
 void upsert_chunk(pqxx::dbtransaction& tx, const ChunkRecord& r) {
   tx.exec_params(kUpsertChunk, r.coin_id, r.vs_currency, r.endpoint, r.granularity,
                  ts_text(r.chunk.from), ts_text(r.chunk.to), r.request ? ts_text(r.request->from) : std::string(),
@@ -163,12 +185,7 @@ tl::expected<StoreCounts, DbError> HistoryStore::store_chunk(const ChunkRecord& 
   const std::string& granularity = record.granularity;
   StoreCounts counts;
   try {
-    if (!s.staging_ready) {
-      pqxx::work create{*s.conn, "create_history_staging"};
-      create.exec(kCreateStaging);
-      create.commit();
-      s.staging_ready = true;
-    }
+    ensure_staging(*s.conn, s.staging_ready, kCreateStaging);
     pqxx::work tx{*s.conn, "history_chunk"};
     if (replace_from && *replace_from <= record.chunk.to) {
       counts.replaced = tx.exec_params("DELETE FROM coin_history WHERE coin_id = $1 AND vs_currency = $2 AND "
@@ -194,15 +211,7 @@ tl::expected<StoreCounts, DbError> HistoryStore::store_chunk(const ChunkRecord& 
         }
         s.copy_buffer += '\n';
       }
-      {
-        // One COPY for the whole chunk (see snapshot_load.cpp on tablewriter vs stream_to).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-        pqxx::tablewriter writer{tx, "coin_history_stage", kColumns.begin(), kColumns.end()};
-#pragma GCC diagnostic pop
-        writer.write_raw_line(s.copy_buffer);
-        writer.complete();
-      }
+      copy_into(tx, "coin_history_stage", kColumns, s.copy_buffer); // one COPY for the whole chunk
       const pqxx::row moved = tx.exec1(kMoveStage);
       counts.inserted = moved[0].as<std::int64_t>();
       counts.updated = moved[1].as<std::int64_t>();
@@ -235,12 +244,7 @@ tl::expected<StoreCounts, DbError> HistoryStore::store_ohlc_chunk(const ChunkRec
   Impl& s = *m_impl;
   StoreCounts counts;
   try {
-    if (!s.ohlc_staging_ready) {
-      pqxx::work create{*s.conn, "create_ohlc_staging"};
-      create.exec(kCreateOhlcStaging);
-      create.commit();
-      s.ohlc_staging_ready = true;
-    }
+    ensure_staging(*s.conn, s.ohlc_staging_ready, kCreateOhlcStaging);
     pqxx::work tx{*s.conn, "ohlc_chunk"};
     if (!candles.empty()) {
       const std::string size(history::to_string(candle));
@@ -260,14 +264,7 @@ tl::expected<StoreCounts, DbError> HistoryStore::store_ohlc_chunk(const ChunkRec
         s.copy_buffer += size;
         s.copy_buffer += '\n';
       }
-      {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-        pqxx::tablewriter writer{tx, "coin_ohlc_stage", kOhlcColumns.begin(), kOhlcColumns.end()};
-#pragma GCC diagnostic pop
-        writer.write_raw_line(s.copy_buffer);
-        writer.complete();
-      }
+      copy_into(tx, "coin_ohlc_stage", kOhlcColumns, s.copy_buffer);
       const pqxx::row moved = tx.exec1(kMoveOhlcStage);
       counts.inserted = moved[0].as<std::int64_t>();
       counts.updated = moved[1].as<std::int64_t>();
@@ -287,12 +284,7 @@ tl::expected<CoinsCounts, DbError> HistoryStore::store_coins(std::span<const his
   Impl& s = *m_impl;
   CoinsCounts counts;
   try {
-    if (!s.coins_staging_ready) {
-      pqxx::work create{*s.conn, "create_coins_staging"};
-      create.exec(kCreateCoinsStaging);
-      create.commit();
-      s.coins_staging_ready = true;
-    }
+    ensure_staging(*s.conn, s.coins_staging_ready, kCreateCoinsStaging);
     pqxx::work tx{*s.conn, "coins_list"};
     // COPY in batches of a few thousand rows: the buffer stays small whatever the list's size.
     constexpr std::size_t kBatch = 4096;
@@ -309,12 +301,7 @@ tl::expected<CoinsCounts, DbError> HistoryStore::store_coins(std::span<const his
         append_copy_field(s.copy_buffer, c.platforms_json);
         s.copy_buffer += '\n';
       }
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-      pqxx::tablewriter writer{tx, "coins_stage", kCoinsColumns.begin(), kCoinsColumns.end()};
-#pragma GCC diagnostic pop
-      writer.write_raw_line(s.copy_buffer);
-      writer.complete();
+      copy_into(tx, "coins_stage", kCoinsColumns, s.copy_buffer);
     }
     const pqxx::row moved = tx.exec1(kMoveCoinsStage);
     counts.inserted = moved[0].as<std::int64_t>();

@@ -1,17 +1,14 @@
 #include "history/coins_list.hpp"
 
+#include "history/sax.hpp"
+
 #include <unordered_set>
 
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 namespace etl::history {
 namespace {
-
-constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag |
-                            rapidjson::kParseIterativeFlag;
 
 // SAX: top array -> coin objects. String members id/symbol/name are taken; `platforms` is
 // re-written compactly into a buffer; any other member is skipped whole.
@@ -145,14 +142,7 @@ private:
 
 tl::expected<CoinsList, std::string> parse_coins_list(std::string_view body) {
   ListHandler handler;
-  rapidjson::Reader reader;
-  rapidjson::MemoryStream stream(body.data(), body.size());
-  const auto result = reader.Parse<kFlags>(stream, handler);
-  if (result.IsError()) {
-    if (!handler.error.empty()) return tl::make_unexpected("not a coins list: " + handler.error);
-    return tl::make_unexpected("not JSON (error at byte " + std::to_string(result.Offset()) + ")");
-  }
-  if (stream.Tell() != body.size()) return tl::make_unexpected(std::string("not JSON (a NUL byte)"));
+  if (auto ok = detail::run_sax(body, handler, "a coins list"); !ok) return tl::make_unexpected(ok.error());
   return CoinsList{std::move(handler.coins), handler.repeated};
 }
 

@@ -1,10 +1,10 @@
 #include "history/ohlc.hpp"
 
+#include "history/sax.hpp"
+
 #include <algorithm>
 #include <charconv>
 
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 
 namespace etl::history {
 namespace {
@@ -12,9 +12,6 @@ namespace {
 using std::chrono::milliseconds;
 constexpr milliseconds kMs{1};
 
-// As the market chart parser: exact decimal text, bounded stack, valid UTF-8.
-constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag |
-                            rapidjson::kParseIterativeFlag;
 
 // SAX: top array -> candle arrays of [ms, open, high, low, close].
 class OhlcHandler {
@@ -202,15 +199,7 @@ OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
 
 tl::expected<std::vector<OhlcCandle>, std::string> parse_ohlc(std::string_view body) {
   OhlcHandler handler;
-  rapidjson::Reader reader;
-  rapidjson::MemoryStream stream(body.data(), body.size());
-  const auto result = reader.Parse<kFlags>(stream, handler);
-  if (result.IsError()) {
-    if (!handler.error.empty()) return tl::make_unexpected("not OHLC candles: " + handler.error);
-    return tl::make_unexpected("not JSON (error at byte " + std::to_string(result.Offset()) + ")");
-  }
-  if (stream.Tell() != body.size()) return tl::make_unexpected(std::string("not JSON (a NUL byte)"));
-  if (!handler.error.empty()) return tl::make_unexpected("not OHLC candles: " + handler.error);
+  if (auto ok = detail::run_sax(body, handler, "OHLC candles"); !ok) return tl::make_unexpected(ok.error());
   return std::move(handler.candles);
 }
 

@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 
 import harness as h
-from test_backfill import Backfill, chunks, utc_day
+from test_backfill import Backfill, repeat_if_straddling_midnight
 
 FIXTURE = "madjin__daily-crypto__markets_usd_top100_2026-04-30.json"
 COINS_LIST = "julianfssen__coingecko_ruby__coins_list_2021-05-15.json"
@@ -62,17 +62,9 @@ def chunks_with_endpoint(db):
 
 
 def main():
-    # Pro windows are day-aligned and done-ness follows the UTC calendar: a run that straddles
-    # UTC midnight plans two different days, so it is repeated once (as test_backfill does).
-    for attempt in (1, 2):
-        day = utc_day()
-        try:
-            scenario()
-            return
-        except SystemExit:
-            if attempt == 2 or utc_day() == day:
-                raise
-            print("note: the run straddled UTC midnight (the plan moved by a day): running it again", flush=True)
+    # Pro windows are day-aligned and done-ness follows the UTC calendar: a run straddling UTC
+    # midnight is repeated once, as in test_backfill.
+    repeat_if_straddling_midnight(scenario)
 
 
 def scenario():
