@@ -160,8 +160,9 @@ OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
     const std::int64_t wanted = q.days ? *q.days : ceil_div((now - from).count(), milliseconds{Days{1}}.count());
     const int days = ohlc_days_for(std::max<std::int64_t>(wanted, 1)).value_or(365);
     const Candle candle = candle_for_days(days);
-    // With --days, every candle of CoinGecko's answer is wanted: one candle of slack at the
-    // start absorbs the skew between our clock and CoinGecko's.
+    // With --days, the candles opening in the last N days are kept (all of the answer when
+    // N is in the enum): one candle of slack at the start absorbs the skew between our clock
+    // and CoinGecko's, whose first candle may open a little before now - N days.
     const Range core{q.days ? from - size_of(candle) : from, to};
     const auto pieces = covered_by_done(candle, core);
     if (pieces.empty()) {

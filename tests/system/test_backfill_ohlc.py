@@ -140,6 +140,25 @@ def public(fake, now, fast):
     h.check(db.scalar("SELECT max(updated_at)::text FROM coins") == coins_stamp,
             "unchanged coins are not rewritten by the re-run")
 
+    # ---- --days 120 on the same database: days=180, 4-day candles; where one closes at the same
+    # instant as a stored 4-hour candle, the 4-hour row is kept (coin_ohlc.candle) ----
+    wider = Backfill(db, fake, ["--coins", "bitcoin", "--days", "120", "--vs", "usd", "--ohlc"], extra_env=fast,
+                     workdir=run.workdir)
+    code = wider.run_to_exit(timeout=120)
+    h.check(code == 0, f"--days 120 after --days 30 exits 0 (got {code}; output:\n{wider.output()[-2000:]})")
+    status, body = h.http_get(f"{fake.base}/api/v3/coins/bitcoin/ohlc?vs_currency=usd&days=180")
+    four_days = candles_of(body.encode(), "4d")
+    clash = {r for r in four_days if r[0] in {e[0] for e in expected}}
+    rows = ohlc_rows(db)
+    # The chunk keeps the candles opening in its range (the last 120 days and one candle).
+    start = int(db.scalar("SELECT (extract(epoch FROM chunk_from) * 1000)::bigint FROM backfill_chunks "
+                          "WHERE endpoint = 'ohlc' AND granularity = '4d'"))
+    wanted = {r for r in four_days - clash if int(r[0]) - 4 * DAY * 1000 >= start}
+    h.check(status == 200 and len(clash) > 0 and {r for r in rows if r[5] == "4h"} == expected and
+            {r for r in rows if r[5] == "4d"} == wanted and 28 <= len(wanted) + len(clash) <= 31,
+            f"4-day candles are added, but none overwrites a 4-hour one at the same close time ({len(clash)} kept apart)")
+    h.check(f"{len(clash)} candle(s) not written" in wider.output(), "the candles left out are counted in the log")
+
 
 def demo_clamped(fake, now, fast):
     db = h.Database("system_backfill_ohlc_demo")
