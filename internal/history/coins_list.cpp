@@ -17,20 +17,19 @@ public:
   std::vector<CoinListing> coins;
   std::string error;
 
-  bool Null() { return scalar(nullptr, 0, false) && (!in_platforms() || m_writer.Null()) && after_value(); }
-  bool Bool(bool b) { return scalar(nullptr, 0, false) && (!in_platforms() || m_writer.Bool(b)) && after_value(); }
+  bool Null() { return scalar(nullptr, 0, false) && (!in_platforms() || m_writer.Null()); }
+  bool Bool(bool b) { return scalar(nullptr, 0, false) && (!in_platforms() || m_writer.Bool(b)); }
   bool Int(int) { return unexpected_number(); }
   bool Uint(unsigned) { return unexpected_number(); }
   bool Int64(std::int64_t) { return unexpected_number(); }
   bool Uint64(std::uint64_t) { return unexpected_number(); }
   bool Double(double) { return unexpected_number(); }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
-    return scalar(nullptr, 0, false) && (!in_platforms() || m_writer.RawNumber(s, n, copy)) && after_value();
+    return scalar(nullptr, 0, false) && (!in_platforms() || m_writer.RawNumber(s, n, copy));
   }
   bool String(const char* s, rapidjson::SizeType n, bool copy) {
     if (!scalar(s, n, true)) return false;
-    if (in_platforms() && !m_writer.String(s, n, copy)) return false;
-    return after_value();
+    return !in_platforms() || m_writer.String(s, n, copy);
   }
   bool Key(const char* s, rapidjson::SizeType n, bool copy) {
     if (in_platforms()) return m_writer.Key(s, n, copy);
@@ -124,7 +123,6 @@ private:
     m_have |= bit;
     return true;
   }
-  bool after_value() { return true; }
 
   int m_depth = 0;
   int m_skip = 0;
