@@ -30,6 +30,7 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -122,11 +123,8 @@ int run_migrate(const config::Config& cfg) {
   return kExitOk;
 }
 
-// backfill: history into coin_history, resumable; exit 0 only when every planned chunk was stored.
+// backfill: history into coin_history (and coin_ohlc, coins), resumable; exit 0 only when every planned chunk was stored.
 int run_backfill(const config::CommandLine& cli, const config::Config& cfg, cmd::ShutdownWatchdog& watchdog) {
-  if (cli.backfill.ohlc) {
-    return usage_error({"--ohlc: OHLC backfill (/coins/{id}/ohlc) is not implemented yet"}, "bad usage:");
-  }
   if (cfg.coingecko_api_base.empty()) {
     return usage_error({"COINGECKO_URL does not end in /coins/markets, so the API root cannot be derived from it: "
                         "set COINGECKO_API_BASE"},
@@ -163,6 +161,13 @@ int run_backfill(const config::CommandLine& cli, const config::Config& cfg, cmd:
   options.markets_url = cfg.coingecko_url;
   options.limited_reach = cfg.api_plan != coingecko::Plan::pro;
   options.data_dir = cfg.data_dir;
+  options.ohlc = cli.backfill.ohlc;
+  options.coins_list = cli.backfill.coins_list;
+  // A person watching a terminal gets a progress bar on stderr; logs and pipes get log lines.
+  if (::isatty(STDERR_FILENO) == 1) {
+    winsize ws{};
+    options.progress_bar_width = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20 ? ws.ws_col : 80;
+  }
   options.request_deadline = std::max<std::chrono::milliseconds>(std::chrono::minutes(10), cfg.http_timeout * cfg.max_attempts * 2);
 
   cmd::ShutdownPolicy policy{cfg.shutdown_timeout, [] {}};
@@ -173,13 +178,21 @@ int run_backfill(const config::CommandLine& cli, const config::Config& cfg, cmd:
         const auto sum = history::run_backfill(options, api, store, stop);
         spdlog::info("backfill summary: {} chunk(s) planned: {} done, {} provisional (open day, fetched again next "
                      "run), {} failed; {} part(s) skipped as already done; {} range(s) clamped to the plan's 365 "
-                     "days; {} row(s) added, {} corrected{}",
+                     "days; {} row(s) added, {} corrected{}{}{}",
                      sum.planned, sum.done, sum.provisional, sum.failed, sum.skipped_done, sum.clamped,
-                     sum.rows_inserted, sum.rows_updated, sum.interrupted ? "; interrupted" : "");
+                     sum.rows_inserted, sum.rows_updated,
+                     options.ohlc ? fmt::format("; {} candle(s) added, {} corrected", sum.candles_inserted,
+                                                sum.candles_updated)
+                                  : std::string(),
+                     sum.coins_listed ? fmt::format("; coins list: {} coin(s), {} changed", *sum.coins_listed,
+                                                    sum.coins_changed)
+                                      : std::string(),
+                     sum.interrupted ? "; interrupted" : "");
         for (const auto& p : sum.problems) spdlog::error("backfill failed: {}", p);
         spdlog::default_logger()->flush();
         if (!sum.complete()) {
           std::cerr << "coingecko-etl: backfill incomplete: " << sum.failed << " chunk(s) failed"
+                    << (sum.coins_list_failed ? ", the coins list failed" : "")
                     << (sum.interrupted ? ", interrupted" : "") << (sum.fatal ? ", stopped on an error" : "")
                     << "; run it again to retry (done chunks are not fetched again)\n";
           for (const auto& p : sum.problems) std::cerr << "  - " << p << "\n";

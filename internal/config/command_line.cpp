@@ -98,8 +98,8 @@ tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
       version = true;
       continue;
     }
-    if (!flags_done && arg == "--ohlc") {
-      line.backfill.ohlc = true;
+    if (!flags_done && (arg == "--ohlc" || arg == "--coins-list")) {
+      (arg == "--ohlc" ? line.backfill.ohlc : line.backfill.coins_list) = true;
       backfill_flags.emplace_back(arg);
       continue;
     }
@@ -201,7 +201,10 @@ std::string usage_text() {
       "  --days N             the last N days (sets BACKFILL_DAYS)\n"
       "  --from DATE --to DATE  a UTC date range instead, YYYY-MM-DD, both days included\n"
       "  --vs LIST            quote currencies (sets VS_CURRENCY), e.g. usd,eur\n"
-      "  --ohlc               OHLC candles (/coins/{id}/ohlc): not implemented yet, refused\n"
+      "  --ohlc               also OHLC candles into coin_ohlc: /coins/{id}/ohlc?days= on public/demo\n"
+      "                       (days from CoinGecko's 1,7,14,30,90,180,365: it sets the candle size),\n"
+      "                       /coins/{id}/ohlc/range on pro (hourly up to 31 days, else daily)\n"
+      "  --coins-list         first load /coins/list?include_platform=true into coins (one request)\n"
       "  Exit status 0 when every planned chunk was stored; 1 with a summary otherwise.\n"
       "\n"
       "Precedence: flags > environment > .env file > defaults.\n"

@@ -126,6 +126,7 @@ struct BackfillArgs {
   std::optional<std::chrono::sys_days> from; // --from YYYY-MM-DD (UTC, inclusive)
   std::optional<std::chrono::sys_days> to;   // --to YYYY-MM-DD (UTC, inclusive: up to its end)
   bool ohlc = false;                          // --ohlc
+  bool coins_list = false;                    // --coins-list
 };
 // "top:N" -> N, a comma list -> its ids; nullopt (and `problem`) when malformed.
 struct CoinSelection {

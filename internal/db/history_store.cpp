@@ -42,14 +42,71 @@ constexpr const char* kUpsertChunk =
     "error = EXCLUDED.error, raw_file = EXCLUDED.raw_file, "
     "attempts = backfill_chunks.attempts + EXCLUDED.attempts, updated_at = now()";
 
+constexpr std::array<const char*, 8> kOhlcColumns = {"coin_id", "vs_currency", "ts", "open",
+                                                     "high", "low", "close", "candle"};
+constexpr const char* kCreateOhlcStaging =
+    "CREATE TEMP TABLE IF NOT EXISTS coin_ohlc_stage "
+    "(LIKE coin_ohlc INCLUDING DEFAULTS) ON COMMIT DELETE ROWS";
+// The open (last) candle changes until it closes: a re-fetch updates it. A row of another
+// candle size at the same stamp is left alone (see migrations/0010) and counted.
+constexpr const char* kMoveOhlcStage =
+    "WITH up AS (INSERT INTO coin_ohlc (coin_id, vs_currency, ts, open, high, low, close, candle) "
+    "SELECT coin_id, vs_currency, ts, open, high, low, close, candle FROM coin_ohlc_stage "
+    "ON CONFLICT (coin_id, vs_currency, ts) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, "
+    "low = EXCLUDED.low, close = EXCLUDED.close, candle = EXCLUDED.candle, fetched_at = now() "
+    "WHERE (coin_ohlc.candle IS NULL OR coin_ohlc.candle = EXCLUDED.candle) AND "
+    "(coin_ohlc.open, coin_ohlc.high, coin_ohlc.low, coin_ohlc.close, coin_ohlc.candle) IS DISTINCT FROM "
+    "(EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.candle) "
+    "RETURNING (xmax = 0) AS inserted) "
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), "
+    "(SELECT count(*) FROM coin_ohlc_stage s JOIN coin_ohlc o USING (coin_id, vs_currency, ts) "
+    " WHERE o.candle IS DISTINCT FROM s.candle AND o.candle IS NOT NULL) FROM up";
+
+constexpr std::array<const char*, 4> kCoinsColumns = {"coin_id", "symbol", "name", "platforms"};
+constexpr const char* kCreateCoinsStaging =
+    "CREATE TEMP TABLE IF NOT EXISTS coins_stage (coin_id text, symbol text, name text, platforms jsonb) "
+    "ON COMMIT DELETE ROWS";
+// Only changed rows are rewritten: most of the ~18k coins are the same from run to run.
+constexpr const char* kMoveCoinsStage =
+    "WITH up AS (INSERT INTO coins (coin_id, symbol, name, platforms, updated_at) "
+    "SELECT coin_id, symbol, name, platforms, now() FROM coins_stage "
+    "ON CONFLICT (coin_id) DO UPDATE SET symbol = EXCLUDED.symbol, name = EXCLUDED.name, "
+    "platforms = EXCLUDED.platforms, updated_at = now() "
+    "WHERE (coins.symbol, coins.name, coins.platforms) IS DISTINCT FROM "
+    "(EXCLUDED.symbol, EXCLUDED.name, EXCLUDED.platforms) "
+    "RETURNING (xmax = 0) AS inserted) "
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up";
+
 std::string ts_text(history::TimePoint t) {
   return detail::to_timestamptz_text(std::chrono::system_clock::time_point(t.time_since_epoch()));
 }
 
 history::TimePoint parse_epoch_ms(const pqxx::field& f) { return history::TimePoint{std::chrono::milliseconds{f.as<std::int64_t>()}}; }
 
+// One COPY of `lines` (COPY text format, one row per line) into `table` (see snapshot_load.cpp
+// on tablewriter vs stream_to).
+template <std::size_t N>
+void copy_into(pqxx::dbtransaction& tx, const char* table, const std::array<const char*, N>& columns,
+               const std::string& lines) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter writer{tx, table, columns.begin(), columns.end()};
+#pragma GCC diagnostic pop
+  writer.write_raw_line(lines);
+  writer.complete();
+}
+
+// Session staging tables are created once per connection, outside the load's transaction.
+void ensure_staging(pqxx::connection& conn, bool& ready, const char* create_sql) {
+  if (ready) return;
+  pqxx::work create{conn, "create_staging"};
+  create.exec(create_sql);
+  create.commit();
+  ready = true;
+}
+
 void upsert_chunk(pqxx::dbtransaction& tx, const ChunkRecord& r) {
-  tx.exec_params(kUpsertChunk, r.coin_id, r.vs_currency, r.endpoint, std::string(history::to_string(r.granularity)),
+  tx.exec_params(kUpsertChunk, r.coin_id, r.vs_currency, r.endpoint, r.granularity,
                  ts_text(r.chunk.from), ts_text(r.chunk.to), r.request ? ts_text(r.request->from) : std::string(),
                  r.request ? ts_text(r.request->to) : std::string(), r.status, r.points, r.expected_points.value_or(-1),
                  static_cast<std::int64_t>(r.http_status.value_or(-1)), r.error, r.raw_file, r.requested ? 1 : 0);
@@ -63,13 +120,15 @@ struct HistoryStore::Impl {
   std::vector<Secret> secrets;
   std::unique_ptr<pqxx::connection> conn;
   bool staging_ready = false;
+  bool ohlc_staging_ready = false;
+  bool coins_staging_ready = false;
   std::string copy_buffer;
 
   DbError fail(std::string_view what) {
     DbError e = detail::translate_current_exception(what, secrets);
     if (detail::needs_reconnect(e) || (conn && !conn->is_open())) {
       conn.reset();
-      staging_ready = false;
+      staging_ready = ohlc_staging_ready = coins_staging_ready = false;
     }
     return e;
   }
@@ -87,7 +146,7 @@ tl::expected<void, DbError> HistoryStore::ensure_connected() {
   Impl& s = *m_impl;
   if (s.conn && s.conn->is_open()) return {};
   s.conn.reset();
-  s.staging_ready = false;
+  s.staging_ready = s.ohlc_staging_ready = s.coins_staging_ready = false;
   try {
     s.conn = detail::open_connection(s.conninfo, s.application_name);
   } catch (...) {
@@ -109,9 +168,7 @@ tl::expected<std::vector<DoneChunk>, DbError> HistoryStore::done_chunks(std::str
         "FROM backfill_chunks WHERE endpoint = $1 AND status = 'done'",
         std::string(endpoint));
     for (const auto& row : rows) {
-      const auto g = history::granularity_from_string(row[2].as<std::string>());
-      if (!g) continue;
-      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), *g,
+      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
                      history::Range{parse_epoch_ms(row[3]), parse_epoch_ms(row[4])}});
     }
   } catch (...) {
@@ -125,15 +182,10 @@ tl::expected<StoreCounts, DbError> HistoryStore::store_chunk(const ChunkRecord& 
                                                              std::optional<history::TimePoint> replace_from) {
   if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
   Impl& s = *m_impl;
-  const std::string granularity(history::to_string(record.granularity));
+  const std::string& granularity = record.granularity;
   StoreCounts counts;
   try {
-    if (!s.staging_ready) {
-      pqxx::work create{*s.conn, "create_history_staging"};
-      create.exec(kCreateStaging);
-      create.commit();
-      s.staging_ready = true;
-    }
+    ensure_staging(*s.conn, s.staging_ready, kCreateStaging);
     pqxx::work tx{*s.conn, "history_chunk"};
     if (replace_from && *replace_from <= record.chunk.to) {
       counts.replaced = tx.exec_params("DELETE FROM coin_history WHERE coin_id = $1 AND vs_currency = $2 AND "
@@ -159,15 +211,7 @@ tl::expected<StoreCounts, DbError> HistoryStore::store_chunk(const ChunkRecord& 
         }
         s.copy_buffer += '\n';
       }
-      {
-        // One COPY for the whole chunk (see snapshot_load.cpp on tablewriter vs stream_to).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-        pqxx::tablewriter writer{tx, "coin_history_stage", kColumns.begin(), kColumns.end()};
-#pragma GCC diagnostic pop
-        writer.write_raw_line(s.copy_buffer);
-        writer.complete();
-      }
+      copy_into(tx, "coin_history_stage", kColumns, s.copy_buffer); // one COPY for the whole chunk
       const pqxx::row moved = tx.exec1(kMoveStage);
       counts.inserted = moved[0].as<std::int64_t>();
       counts.updated = moved[1].as<std::int64_t>();
@@ -192,6 +236,83 @@ tl::expected<void, DbError> HistoryStore::record_chunk(const ChunkRecord& record
     return unexpected(s.fail("record chunk of " + record.coin_id + "/" + record.vs_currency));
   }
   return {};
+}
+
+tl::expected<StoreCounts, DbError> HistoryStore::store_ohlc_chunk(const ChunkRecord& record, history::Candle candle,
+                                                                  std::span<const history::OhlcCandle> candles) {
+  if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
+  Impl& s = *m_impl;
+  StoreCounts counts;
+  try {
+    ensure_staging(*s.conn, s.ohlc_staging_ready, kCreateOhlcStaging);
+    pqxx::work tx{*s.conn, "ohlc_chunk"};
+    if (!candles.empty()) {
+      const std::string size(history::to_string(candle));
+      s.copy_buffer.clear();
+      for (const auto& c : candles) {
+        append_copy_field(s.copy_buffer, record.coin_id);
+        s.copy_buffer += '\t';
+        append_copy_field(s.copy_buffer, record.vs_currency);
+        s.copy_buffer += '\t';
+        s.copy_buffer += ts_text(history::TimePoint{std::chrono::milliseconds{c.ts_ms}});
+        for (const auto* value : {&c.open, &c.high, &c.low, &c.close}) {
+          s.copy_buffer += '\t';
+          if (*value) append_copy_field(s.copy_buffer, **value);
+          else append_copy_null(s.copy_buffer);
+        }
+        s.copy_buffer += '\t';
+        s.copy_buffer += size;
+        s.copy_buffer += '\n';
+      }
+      copy_into(tx, "coin_ohlc_stage", kOhlcColumns, s.copy_buffer);
+      const pqxx::row moved = tx.exec1(kMoveOhlcStage);
+      counts.inserted = moved[0].as<std::int64_t>();
+      counts.updated = moved[1].as<std::int64_t>();
+      counts.other_size = moved[2].as<std::int64_t>();
+      tx.exec("TRUNCATE coin_ohlc_stage");
+    }
+    upsert_chunk(tx, record);
+    tx.commit();
+  } catch (...) {
+    return unexpected(s.fail("store OHLC of " + record.coin_id + "/" + record.vs_currency));
+  }
+  return counts;
+}
+
+tl::expected<CoinsCounts, DbError> HistoryStore::store_coins(std::span<const history::CoinListing> coins) {
+  if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
+  Impl& s = *m_impl;
+  CoinsCounts counts;
+  try {
+    ensure_staging(*s.conn, s.coins_staging_ready, kCreateCoinsStaging);
+    pqxx::work tx{*s.conn, "coins_list"};
+    // COPY in batches of a few thousand rows: the buffer stays small whatever the list's size.
+    constexpr std::size_t kBatch = 4096;
+    for (std::size_t i = 0; i < coins.size(); i += kBatch) {
+      s.copy_buffer.clear();
+      for (std::size_t j = i; j < std::min(coins.size(), i + kBatch); ++j) {
+        const auto& c = coins[j];
+        append_copy_field(s.copy_buffer, c.id);
+        s.copy_buffer += '\t';
+        append_copy_field(s.copy_buffer, c.symbol);
+        s.copy_buffer += '\t';
+        append_copy_field(s.copy_buffer, c.name);
+        s.copy_buffer += '\t';
+        append_copy_field(s.copy_buffer, c.platforms_json);
+        s.copy_buffer += '\n';
+      }
+      copy_into(tx, "coins_stage", kCoinsColumns, s.copy_buffer);
+    }
+    const pqxx::row moved = tx.exec1(kMoveCoinsStage);
+    counts.inserted = moved[0].as<std::int64_t>();
+    counts.updated = moved[1].as<std::int64_t>();
+    counts.unchanged = static_cast<std::int64_t>(coins.size()) - counts.inserted - counts.updated;
+    tx.exec("TRUNCATE coins_stage");
+    tx.commit();
+  } catch (...) {
+    return unexpected(s.fail("store the coins list"));
+  }
+  return counts;
 }
 
 tl::expected<std::vector<std::string>, DbError> HistoryStore::top_coins(int n) {

@@ -5,10 +5,17 @@
 // row in one transaction. Resumable: done chunks are never requested again; provisional (open
 // day) and failed ones are on the next run.
 //
+// With `ohlc`, each coin and currency also gets its OHLC candles (history/ohlc.hpp) into
+// coin_ohlc, chunk by chunk the same way (backfill_chunks endpoint 'ohlc'). With `coins_list`,
+// the run first loads /coins/list?include_platform=true into `coins` (one request).
+//
 // Raw files: raw/history/<coin>/<vs>/<granularity>_<from>_<to>_<fetched>.json, times as
-// YYYYMMDDTHHMMSSZ (from/to: the request's, fetched: when the body arrived); an error body gets
+// YYYYMMDDTHHMMSSZ (from/to: the request's, fetched: when the body arrived); OHLC:
+// raw/history/<coin>/<vs>/ohlc_<candle>_<from>_<to>_<fetched>.json (pro /ohlc/range) or
+// ohlc_<candle>_days<D>_<fetched>.json (public/demo /ohlc?days=D); an error body gets
 // "_http<status>" before ".json"; the top:N fallback's markets page is
-// raw/history/markets_top<N>_<vs>_<fetched>.json. They are kept (no retention applies).
+// raw/history/markets_top<N>_<vs>_<fetched>.json and the coins list
+// raw/history/coins_list_<fetched>.json. They are kept (no retention applies).
 #include "coingecko/api_caller.hpp"
 #include "common/stop_signal.hpp"
 #include "db/history_store.hpp"
@@ -33,8 +40,12 @@ struct BackfillOptions {
   std::string api_base;                    // e.g. https://api.coingecko.com/api/v3
   std::string markets_url;                 // COINGECKO_URL, for the top:N fallback
   bool limited_reach = true;               // public/demo
+  bool ohlc = false;                       // also OHLC candles (--ohlc)
+  bool coins_list = false;                 // load /coins/list first (--coins-list)
   std::filesystem::path data_dir;
   std::chrono::milliseconds progress_interval{5'000};
+  // > 0: stderr is a terminal this wide: one progress bar redrawn in place instead of the log lines.
+  int progress_bar_width = 0;
   std::chrono::milliseconds request_deadline{600'000}; // per chunk, retries and waits included
 };
 
@@ -47,10 +58,16 @@ struct BackfillSummary {
   std::int64_t clamped = 0;      // coin x currency ranges cut to the plan's reach
   std::int64_t rows_inserted = 0;
   std::int64_t rows_updated = 0;
+  std::int64_t candles_inserted = 0;
+  std::int64_t candles_updated = 0;
+  std::int64_t candles_other_size = 0; // not written: a candle of another size has the stamp
+  std::optional<std::int64_t> coins_listed; // coins in /coins/list when it was loaded
+  std::int64_t coins_changed = 0;           // rows of `coins` inserted or updated
+  bool coins_list_failed = false;
   bool interrupted = false;      // stopped by a signal
   bool fatal = false;            // the database or the data directory failed: run stopped
   std::vector<std::string> problems; // one line per failed coin/chunk, for the summary
-  [[nodiscard]] bool complete() const noexcept { return failed == 0 && !interrupted && !fatal; }
+  [[nodiscard]] bool complete() const noexcept { return failed == 0 && !coins_list_failed && !interrupted && !fatal; }
 };
 
 BackfillSummary run_backfill(const BackfillOptions& options, coingecko::ApiCaller& api, db::HistoryStore& store,

@@ -1,21 +1,17 @@
 #include "history/market_chart.hpp"
 
+#include "history/sax.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <map>
 
 #include <rapidjson/document.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 
 namespace etl::history {
 namespace {
 
-// Numbers as strings keeps the exact decimal text; iterative parsing bounds the stack on
-// hostile nesting; encoding validation keeps every string valid UTF-8 (as the markets parser).
-constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag |
-                            rapidjson::kParseIterativeFlag;
 constexpr std::array<std::string_view, 3> kSeries = {"prices", "market_caps", "total_volumes"};
 
 // SAX: top object -> series arrays -> [ms, value] pairs. Unknown keys are skipped whole.
@@ -142,14 +138,7 @@ private:
 
 tl::expected<std::vector<ChartPoint>, std::string> parse_market_chart(std::string_view body) {
   ChartHandler handler;
-  rapidjson::Reader reader;
-  rapidjson::MemoryStream stream(body.data(), body.size());
-  const auto result = reader.Parse<kFlags>(stream, handler);
-  if (result.IsError()) {
-    if (!handler.error.empty()) return tl::make_unexpected("not a market chart: " + handler.error);
-    return tl::make_unexpected("not JSON (error at byte " + std::to_string(result.Offset()) + ")");
-  }
-  if (stream.Tell() != body.size()) return tl::make_unexpected(std::string("not JSON (a NUL byte)"));
+  if (auto ok = detail::run_sax(body, handler, "a market chart"); !ok) return tl::make_unexpected(ok.error());
   for (std::size_t i = 0; i < kSeries.size(); ++i) {
     if (!handler.seen[i]) return tl::make_unexpected("not a market chart: no \"" + std::string(kSeries[i]) + "\" array");
   }

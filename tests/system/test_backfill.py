@@ -91,10 +91,10 @@ def utc_day():
     return int(time.time()) // 86_400
 
 
-def main():
-    # The plan follows the UTC calendar (whole days back, the open day, the 365-day reach), so a
-    # run that straddles UTC midnight plans two different days and its checks cannot agree. Such
-    # a run is repeated once from scratch; the repeat lasts minutes, so it cannot straddle again.
+def repeat_if_straddling_midnight(scenario):
+    """The plan follows the UTC calendar (whole days back, the open day, the 365-day reach), so a
+    run that straddles UTC midnight plans two different days and its checks cannot agree. Such a
+    run is repeated once from scratch; the repeat lasts minutes, so it cannot straddle again."""
     for attempt in (1, 2):
         day = utc_day()
         try:
@@ -104,6 +104,10 @@ def main():
             if attempt == 2 or utc_day() == day:
                 raise
             print("note: the run straddled UTC midnight (the plan moved by a day): running it again", flush=True)
+
+
+def main():
+    repeat_if_straddling_midnight(scenario)
 
 
 def scenario():

@@ -174,3 +174,21 @@ TEST_CASE("config: .env.example is the text generated from variable_docs", "[con
   INFO(uncommented);
   CHECK(loaded.has_value());
 }
+
+TEST_CASE("config: backfill's --ohlc and --coins-list", "[config]") {
+  const auto line = parse({"backfill", "--ohlc", "--coins-list", "--coins", "bitcoin"});
+  REQUIRE(line.has_value());
+  CHECK(line->command == Command::backfill);
+  CHECK(line->backfill.ohlc);
+  CHECK(line->backfill.coins_list);
+  const auto plain = parse({"backfill"});
+  REQUIRE(plain.has_value());
+  CHECK_FALSE(plain->backfill.ohlc);
+  CHECK_FALSE(plain->backfill.coins_list);
+  const auto wrong = parse({"run", "--coins-list"});
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK(all(wrong.error()).find("--coins-list belongs to the backfill command") != std::string::npos);
+  const std::string usage = etl::config::usage_text();
+  CHECK(usage.find("--coins-list") != std::string::npos);
+  CHECK(usage.find("--ohlc               also OHLC candles") != std::string::npos);
+}

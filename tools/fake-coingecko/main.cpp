@@ -277,6 +277,7 @@ struct Options {
   std::string script;
   long max_seconds = 3600;
   long now = 0; // --now: the history endpoints' clock (UNIX seconds); 0 = the real clock
+  std::string coins_list; // --coins-list FILE: served at /coins/list
 };
 
 struct State {
@@ -291,6 +292,7 @@ struct State {
   std::vector<std::string> log; // JSON objects
   std::vector<std::string> ids;  // the fixture's coin ids: the history endpoints know these
   long now = 0;                  // --now (0: real clock)
+  std::string coins_list;        // --coins-list file's bytes ("" = none)
 };
 
 // Sleeps up to `d`, waking early at shutdown. False when shutting down.
@@ -577,9 +579,146 @@ void handle_history(State& st, const httplib::Request& req, httplib::Response& r
   res.set_content(std::move(body), kJsonUncompressed);
 }
 
+// ---- /coins/{id}/ohlc, /coins/{id}/ohlc/range, /coins/list ----
+
+// The checks every history request passes first (script, key, vs_currency, known coin).
+// False: `res` holds the answer.
+bool history_prelude(State& st, const httplib::Request& req, httplib::Response& res) {
+  const Step step = next_step(st, req);
+  if (step.kind == Kind::status) {
+    serve_status(step, res);
+    return false;
+  }
+  if (!st.require_key.empty() && req.get_header_value("x-cg-demo-api-key") != st.require_key &&
+      req.get_header_value("x-cg-pro-api-key") != st.require_key) {
+    res.status = 401;
+    res.set_content(std::string(kBody401), kJson);
+    return false;
+  }
+  if (req.get_param_value("vs_currency").empty()) {
+    res.status = 422;
+    res.set_content(std::string(kBody422), kJson);
+    return false;
+  }
+  const std::string coin = req.matches[1];
+  if (std::find(st.ids.begin(), st.ids.end(), coin) == st.ids.end()) {
+    res.status = 404;
+    res.set_content(std::string(kBody404), kJson);
+    return false;
+  }
+  return true;
+}
+
+// One candle's [ms, open, high, low, close]: exact decimal text derived from (coin, currency,
+// close time), with 2 to 8 decimals, high >= open, close >= low; the open is null now and then.
+std::string synthetic_candle(std::string_view coin, std::string_view vs, long long ms) {
+  const std::uint64_t h = fnv1a(std::string(coin) + "|" + std::string(vs) + "|ohlc|" + std::to_string(ms));
+  const std::uint64_t unit = 100'000'000ull; // values in 1e-8
+  const std::uint64_t open = (100 + h % 90'000) * unit + (h >> 17) % unit;
+  const std::uint64_t move = (h >> 23) % (open / 40 + 1);
+  const std::uint64_t close = (h >> 61) & 1 ? open + move : open - move;
+  const std::uint64_t high = std::max(open, close) + (h >> 29) % (open / 100 + 1);
+  const std::uint64_t low = std::min(open, close) - (h >> 37) % (open / 100 + 1);
+  const int decimals = 2 + static_cast<int>((h >> 45) % 7);
+  const auto text = [&](std::uint64_t v) {
+    std::uint64_t div = 1;
+    for (int i = decimals; i < 8; ++i) div *= 10;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%llu.%0*llu", static_cast<unsigned long long>(v / unit), decimals,
+                  static_cast<unsigned long long>(v % unit / div));
+    return std::string(buf);
+  };
+  return "[" + std::to_string(ms) + "," + (h % 37 == 0 ? std::string("null") : text(open)) + "," + text(high) + "," +
+         text(low) + "," + text(close) + "]";
+}
+
+std::string candles_body(std::string_view coin, std::string_view vs, const std::vector<long long>& stamps) {
+  std::string body = "[";
+  for (std::size_t i = 0; i < stamps.size(); ++i) body += (i ? "," : "") + synthetic_candle(coin, vs, stamps[i]);
+  return body + "]";
+}
+
+long ceil_to(long t, long step) { return (t + step - 1) / step * step; }
+
+// /ohlc?vs_currency=&days=: `days` from CoinGecko's enum; candle size by days (1-2: 30 min,
+// 3-30: 4 h, 31+: 4 days); days*86400/size candles stamped at their close times, the last one
+// the still-open candle, stamped at the close time after --now (in the future).
+void handle_ohlc(State& st, const httplib::Request& req, httplib::Response& res) {
+  if (!history_prelude(st, req, res)) return;
+  const bool pro = req.has_header("x-cg-pro-api-key");
+  const auto days = to_long(req.get_param_value("days"));
+  static constexpr long kEnum[] = {1, 7, 14, 30, 90, 180, 365};
+  if (days && !pro && *days > 365) {
+    res.status = 401;
+    res.set_content(std::string(kBody10012), kJson);
+    return;
+  }
+  if (!days || std::find(std::begin(kEnum), std::end(kEnum), *days) == std::end(kEnum)) {
+    res.status = 422;
+    res.set_content(R"({"error":"invalid days: one of 1, 7, 14, 30, 90, 180, 365"})", kJson);
+    return;
+  }
+  const long step = *days <= 2 ? 1'800 : *days <= 30 ? 14'400 : 345'600;
+  const long last = ceil_to(history_now(st) + 1, step); // strictly after now: the open candle
+  std::vector<long long> stamps;
+  for (long k = *days * 86'400 / step - 1; k >= 0; --k) stamps.push_back((last - k * step) * 1000LL);
+  res.status = 200;
+  res.set_content(candles_body(std::string(req.matches[1]), req.get_param_value("vs_currency"), stamps),
+                  kJsonUncompressed);
+}
+
+// /ohlc/range?vs_currency=&from=&to=&interval=daily|hourly (pro keys only): candles closing in
+// (from, to], to rounded up to a close time, never past the open candle; at most 180 days daily
+// or 31 days hourly per request, as CoinGecko documents.
+void handle_ohlc_range(State& st, const httplib::Request& req, httplib::Response& res) {
+  if (!history_prelude(st, req, res)) return;
+  if (!req.has_header("x-cg-pro-api-key")) {
+    res.status = 401;
+    res.set_content(
+        R"({"status":{"error_code":10005,"error_message":"You may not have access to this endpoint. Please contact sales or upgrade your plan."}})",
+        kJson);
+    return;
+  }
+  const auto from = to_long(req.get_param_value("from"));
+  const auto to = to_long(req.get_param_value("to"));
+  const std::string interval = req.get_param_value("interval");
+  if (!from || !to || *to < *from || (interval != "daily" && interval != "hourly")) {
+    res.status = 422;
+    res.set_content(R"({"error":"invalid from, to or interval"})", kJson);
+    return;
+  }
+  const long step = interval == "daily" ? 86'400 : 3'600;
+  const long limit = interval == "daily" ? 180L * 86'400 : 31L * 86'400;
+  if (*to - *from > limit) {
+    res.status = 400;
+    res.set_content(R"json({"error":"range too long: at most 180 days (daily) or 31 days (hourly)"})json", kJson);
+    return;
+  }
+  const long last = std::min(ceil_to(*to, step), ceil_to(history_now(st) + 1, step));
+  std::vector<long long> stamps;
+  for (long t = (*from / step + 1) * step; t <= last; t += step) stamps.push_back(t * 1000LL);
+  res.status = 200;
+  res.set_content(candles_body(std::string(req.matches[1]), req.get_param_value("vs_currency"), stamps),
+                  kJsonUncompressed);
+}
+
+// /coins/list: the --coins-list file, byte for byte (whatever include_platform says).
+void handle_coins_list(State& st, const httplib::Request& req, httplib::Response& res) {
+  const Step step = next_step(st, req);
+  if (step.kind == Kind::status) return serve_status(step, res);
+  if (st.coins_list.empty()) {
+    res.status = 404;
+    res.set_content(R"({"error":"no --coins-list file"})", kJson);
+    return;
+  }
+  res.status = 200;
+  res.set_content(st.coins_list, kJsonUncompressed);
+}
+
 void usage() {
   std::cout << "usage: fake-coingecko [--port N] --fixture FILE [--synthetic N] [--live-timestamps]\n"
                "                      [--require-key KEY] [--script FILE] [--max-seconds N] [--now UNIX_SECONDS]\n"
+               "                      [--coins-list FILE]\n"
                "Serves GET /api/v3/coins/markets (and /coins/markets) on 127.0.0.1 from a JSON array.\n"
                "--synthetic N: N coins cloned from the fixture's, ids made unique ('bitcoin-150').\n"
                "--live-timestamps: every reply stamps its coins' last_updated with the request time,\n"
@@ -592,6 +731,11 @@ void usage() {
                "  deterministic synthetic points with CoinGecko's granularity (<=1 day ending now: 5m;\n"
                "  up to 90 days: hourly; more: daily at 00:00 UTC) and its trailing live point; 10012 (401)\n"
                "  beyond 365 days without a pro key; 404 for other ids. --now fixes its clock.\n"
+               "  /coins/{id}/ohlc?vs_currency=&days= (days 1,7,14,30,90,180,365; candles of 30 min, 4 h or\n"
+               "  4 days by days, stamped at close, the last one open and in the future; 10012 beyond 365\n"
+               "  days without a pro key) and /coins/{id}/ohlc/range?from=&to=&interval=daily|hourly (pro\n"
+               "  key only; <= 180 days daily, <= 31 days hourly): deterministic synthetic candles.\n"
+               "  /coins/list: the --coins-list file as-is.\n"
                "Control: POST /__control/script (replace the queue), GET /__control/requests,\n"
                "         POST /__control/reset (clear queue and log).\n";
 }
@@ -614,12 +758,13 @@ std::optional<Options> parse_args(int argc, char** argv) {
       continue;
     }
     if (a != "--port" && a != "--fixture" && a != "--synthetic" && a != "--require-key" && a != "--script" &&
-        a != "--max-seconds" && a != "--now")
+        a != "--max-seconds" && a != "--now" && a != "--coins-list")
       return std::nullopt;
     if (!(v = next())) return std::nullopt;
     if (a == "--fixture") o.fixture = *v;
     else if (a == "--require-key") o.require_key = *v;
     else if (a == "--script") o.script = *v;
+    else if (a == "--coins-list") o.coins_list = *v;
     else {
       const auto n = to_long(*v);
       if (!n) return std::nullopt;
@@ -691,6 +836,14 @@ int main(int argc, char** argv) {
   }
   if (options->live_timestamps) find_last_updated(st);
   st.now = options->now;
+  if (!options->coins_list.empty()) {
+    const auto list = read_file(options->coins_list);
+    if (!list) {
+      std::cerr << "fake-coingecko: cannot read " << options->coins_list << "\n";
+      return 2;
+    }
+    st.coins_list = *list;
+  }
   for (const auto& coin : st.coins) {
     if (const auto r = member_value(coin, "id"); r && coin[r->first] == '"')
       st.ids.push_back(coin.substr(r->first + 1, r->second - r->first - 2));
@@ -736,6 +889,19 @@ int main(int argc, char** argv) {
   const auto history = [&st](const httplib::Request& req, httplib::Response& res) { handle_history(st, req, res); };
   server.Get(R"(/api/v3/coins/([a-z0-9._-]+)/market_chart/range)", history);
   server.Get(R"(/coins/([a-z0-9._-]+)/market_chart/range)", history);
+  const auto ohlc = [&st](const httplib::Request& req, httplib::Response& res) { handle_ohlc(st, req, res); };
+  server.Get(R"(/api/v3/coins/([a-z0-9._-]+)/ohlc)", ohlc);
+  server.Get(R"(/coins/([a-z0-9._-]+)/ohlc)", ohlc);
+  const auto ohlc_range = [&st](const httplib::Request& req, httplib::Response& res) {
+    handle_ohlc_range(st, req, res);
+  };
+  server.Get(R"(/api/v3/coins/([a-z0-9._-]+)/ohlc/range)", ohlc_range);
+  server.Get(R"(/coins/([a-z0-9._-]+)/ohlc/range)", ohlc_range);
+  const auto coins_list = [&st](const httplib::Request& req, httplib::Response& res) {
+    handle_coins_list(st, req, res);
+  };
+  server.Get("/api/v3/coins/list", coins_list);
+  server.Get("/coins/list", coins_list);
   server.Post("/__control/script", [&st](const httplib::Request& req, httplib::Response& res) {
     auto [steps, error] = parse_script(req.body);
     if (!error.empty()) {
