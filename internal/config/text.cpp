@@ -117,6 +117,26 @@ bool readable_file(const std::string& path, std::string& error) {
   return true;
 }
 
+bool readable_directory(const std::string& path, std::string& error) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    error = "cannot read directory (" + (ec ? ec.message() : std::string("No such file or directory")) + ")";
+    return false;
+  }
+  if (!std::filesystem::is_directory(status)) {
+    error = "cannot read directory (not a directory)";
+    return false;
+  }
+  // Opening it is the test: permission bits alone miss ACLs and root's override.
+  const std::filesystem::directory_iterator it(path, ec);
+  if (ec) {
+    error = "cannot read directory (" + ec.message() + ")";
+    return false;
+  }
+  return true;
+}
+
 bool has_control_chars(std::string_view text) noexcept {
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
