@@ -119,7 +119,8 @@ int run_migrate(const config::Config& cfg) {
     spdlog::error("migration failed: {}", applied.error().message);
     return kExitFailure;
   }
-  spdlog::info("migrations up to date ({} applied now from {})", *applied, db::describe_migration_source(cfg.migrations_dir));
+  spdlog::info("migrations up to date ({} applied now from {})", *applied,
+               db::describe_migration_source(cfg.migrations_dir));
   return kExitOk;
 }
 

@@ -124,7 +124,8 @@ public:
   // Applies every migrations/NNNN_*.sql not yet in schema_migrations, in order, each in its
   // own transaction, under a session advisory lock. Returns how many were applied. The files of
   // `migrations_dir` when set, else the set compiled into the binary (db/migrations.hpp).
-  tl::expected<int, DbError> migrate(const std::optional<std::filesystem::path>& migrations_dir = std::nullopt);
+  tl::expected<int, DbError>
+  migrate(const std::optional<std::filesystem::path>& migrations_dir = std::nullopt);
 
   // Starts the snapshot transaction. If etl_runs already has this snapshot_id the result is a
   // SnapshotLoad whose commit() returns already_loaded without writing anything.

@@ -53,7 +53,8 @@ private:
 
 } // namespace
 
-tl::expected<int, DbError> Database::migrate(const std::optional<std::filesystem::path>& migrations_dir) {
+tl::expected<int, DbError>
+Database::migrate(const std::optional<std::filesystem::path>& migrations_dir) {
   detail::Session& s = m_impl->session;
   if (s.active_load != nullptr)
     return unexpected(internal_error("migrate: a snapshot transaction is still open"));

@@ -11,23 +11,27 @@ namespace etl::db {
 
 bool is_migration_name(std::string_view n) noexcept {
   if (n.size() < 10 || !n.ends_with(".sql") || n[4] != '_') return false;
-  if (!std::all_of(n.begin(), n.begin() + 4, [](char c) { return c >= '0' && c <= '9'; })) return false;
-  return std::all_of(n.begin() + 5, n.end() - 4,
-                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  if (!std::all_of(n.begin(), n.begin() + 4, [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  return std::all_of(n.begin() + 5, n.end() - 4, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
-tl::expected<std::vector<Migration>, std::string> select_migrations(std::vector<Migration> candidates) {
+tl::expected<std::vector<Migration>, std::string>
+select_migrations(std::vector<Migration> candidates) {
   std::vector<Migration> out;
   for (auto& m : candidates) {
     if (!is_migration_name(m.name)) continue;
     m.version = std::stoi(m.name.substr(0, 4));
     out.push_back(std::move(m));
   }
-  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const Migration& a, const Migration& b) { return a.name < b.name; });
   for (std::size_t i = 1; i < out.size(); ++i)
     if (out[i].version == out[i - 1].version)
-      return tl::unexpected("migrations " + out[i - 1].name + " and " + out[i].name + " share version " +
-                            std::to_string(out[i].version));
+      return tl::unexpected("migrations " + out[i - 1].name + " and " + out[i].name +
+                            " share version " + std::to_string(out[i].version));
   return out;
 }
 
@@ -38,7 +42,8 @@ tl::expected<std::vector<Migration>, std::string> embedded_migrations() {
   return select_migrations(std::move(all));
 }
 
-tl::expected<std::vector<Migration>, std::string> read_migrations(const std::filesystem::path& dir) {
+tl::expected<std::vector<Migration>, std::string>
+read_migrations(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::directory_iterator it{dir, ec};
   if (ec) return tl::unexpected("migrations directory " + dir.string() + ": " + ec.message());
@@ -56,7 +61,8 @@ tl::expected<std::vector<Migration>, std::string> read_migrations(const std::fil
   return select_migrations(std::move(all));
 }
 
-tl::expected<std::vector<Migration>, std::string> load_migrations(const std::optional<std::filesystem::path>& dir) {
+tl::expected<std::vector<Migration>, std::string>
+load_migrations(const std::optional<std::filesystem::path>& dir) {
   return dir ? read_migrations(*dir) : embedded_migrations();
 }
 

@@ -31,14 +31,16 @@ std::span<const MigrationText> embedded_migration_texts() noexcept;
 bool is_migration_name(std::string_view name) noexcept;
 
 // The migrations among `candidates`, sorted by name; an error when two share a version.
-tl::expected<std::vector<Migration>, std::string> select_migrations(std::vector<Migration> candidates);
+tl::expected<std::vector<Migration>, std::string>
+select_migrations(std::vector<Migration> candidates);
 
 // The embedded set, through select_migrations.
 tl::expected<std::vector<Migration>, std::string> embedded_migrations();
 // The files of `dir`, through select_migrations; an error names the directory or file.
 tl::expected<std::vector<Migration>, std::string> read_migrations(const std::filesystem::path& dir);
 // `dir` when set, else the embedded set.
-tl::expected<std::vector<Migration>, std::string> load_migrations(const std::optional<std::filesystem::path>& dir);
+tl::expected<std::vector<Migration>, std::string>
+load_migrations(const std::optional<std::filesystem::path>& dir);
 
 // For logs: the directory, or "the binary's embedded migrations".
 std::string describe_migration_source(const std::optional<std::filesystem::path>& dir);

@@ -156,7 +156,8 @@ bool Pipeline::ensure_schema() {
     return false;
   }
   if (*applied > 0)
-    spdlog::info("applied {} migration(s) from {}", *applied, db::describe_migration_source(m_options.migrations_dir));
+    spdlog::info("applied {} migration(s) from {}", *applied,
+                 db::describe_migration_source(m_options.migrations_dir));
   m_metrics.db_up.Set(1);
   m_health.set_db_up(true);
   m_schema_ready = true;

@@ -70,7 +70,9 @@ TEST_CASE("migrate applies every file once, then nothing", "[db]") {
   CHECK(advisory_locks(url, "etl-db-migrate-twice") == 0);
 }
 
-TEST_CASE("the embedded set and the files are one set: either migrates, the other then applies nothing", "[db]") {
+TEST_CASE(
+    "the embedded set and the files are one set: either migrates, the other then applies nothing",
+    "[db]") {
   {
     const std::string url = fresh_schema("etl_db_migrate_embedded");
     Database db(url, "etl-db-migrate-embedded");

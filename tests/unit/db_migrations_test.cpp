@@ -23,12 +23,14 @@ std::string file_text(const fs::path& p) {
 
 } // namespace
 
-TEST_CASE("migrations: the embedded set is every migrations/NNNN_*.sql file, byte for byte", "[db]") {
+TEST_CASE("migrations: the embedded set is every migrations/NNNN_*.sql file, byte for byte",
+          "[db]") {
   // Straight from the source tree, not through read_migrations: the comparison must not share
   // the code it checks.
   std::vector<std::pair<std::string, std::string>> on_disk;
   for (const auto& e : fs::directory_iterator(ETL_MIGRATIONS_DIR))
-    if (e.path().extension() == ".sql") on_disk.emplace_back(e.path().filename().string(), file_text(e.path()));
+    if (e.path().extension() == ".sql")
+      on_disk.emplace_back(e.path().filename().string(), file_text(e.path()));
   std::sort(on_disk.begin(), on_disk.end());
   REQUIRE(on_disk.size() >= 9);
 
@@ -52,7 +54,8 @@ TEST_CASE("migrations: the embedded set is every migrations/NNNN_*.sql file, byt
   }
 }
 
-TEST_CASE("migrations: load_migrations picks the directory when set, else the embedded set", "[db]") {
+TEST_CASE("migrations: load_migrations picks the directory when set, else the embedded set",
+          "[db]") {
   const auto embedded = etl::db::load_migrations(std::nullopt);
   REQUIRE(embedded.has_value());
   CHECK(embedded->front().name == "0001_initial.sql");
@@ -63,7 +66,9 @@ TEST_CASE("migrations: load_migrations picks the directory when set, else the em
   CHECK(etl::db::describe_migration_source(fs::path("/srv/m")) == "/srv/m");
 }
 
-TEST_CASE("migrations: only NNNN_lowercase.sql names count, in name order; a shared version is an error", "[db]") {
+TEST_CASE(
+    "migrations: only NNNN_lowercase.sql names count, in name order; a shared version is an error",
+    "[db]") {
   CHECK(etl::db::is_migration_name("0001_initial.sql"));
   CHECK(etl::db::is_migration_name("0010_a_b2.sql"));
   CHECK_FALSE(etl::db::is_migration_name("0001_Initial.sql"));
@@ -72,7 +77,8 @@ TEST_CASE("migrations: only NNNN_lowercase.sql names count, in name order; a sha
   CHECK_FALSE(etl::db::is_migration_name("0001_initial.sql~"));
   CHECK_FALSE(etl::db::is_migration_name("README.md"));
 
-  const auto picked = etl::db::select_migrations({{0, "0002_b.sql", "B"}, {0, "README.md", "x"}, {0, "0001_a.sql", "A"}});
+  const auto picked = etl::db::select_migrations(
+      {{0, "0002_b.sql", "B"}, {0, "README.md", "x"}, {0, "0001_a.sql", "A"}});
   REQUIRE(picked.has_value());
   REQUIRE(picked->size() == 2);
   CHECK((*picked)[0].name == "0001_a.sql");
