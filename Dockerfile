@@ -61,13 +61,14 @@ RUN groupadd --system --gid "${GID}" coingecko \
  && install -d -o "${UID}" -g "${GID}" -m 0750 /var/lib/coingecko-etl /var/log/coingecko-etl
 
 COPY --from=build /coingecko-etl /usr/local/bin/coingecko-etl
+# The binary applies the migrations built into it; this copy is for reading (and for a
+# MIGRATIONS_DIR override such as the Kubernetes ConfigMap's, which names the same files).
 COPY migrations/ /usr/share/coingecko-etl/migrations/
 
 # The daemon reads ./.env when present: the working directory is root-owned, read-only for the
 # daemon and holds no .env, so only the environment (and flags) configure a container.
 WORKDIR /usr/share/coingecko-etl
-ENV MIGRATIONS_DIR=/usr/share/coingecko-etl/migrations \
-    DATA_DIR=/var/lib/coingecko-etl \
+ENV DATA_DIR=/var/lib/coingecko-etl \
     LOG_DIR=/var/log/coingecko-etl \
     HTTP_ADDR=0.0.0.0:8080
 VOLUME ["/var/lib/coingecko-etl", "/var/log/coingecko-etl"]

@@ -10,6 +10,7 @@
 #include "db/database.hpp"
 #include "db/history_store.hpp"
 #include "db/leader_lock.hpp"
+#include "db/migrations.hpp"
 #include "history/backfill.hpp"
 #include "db/partitions.hpp"
 #include "pipeline/pipeline.hpp"
@@ -119,7 +120,8 @@ int run_migrate(const config::Config& cfg) {
     spdlog::error("migration failed: {}", applied.error().message);
     return kExitFailure;
   }
-  spdlog::info("migrations up to date ({} applied now)", *applied);
+  spdlog::info("migrations up to date ({} applied now from {})", *applied,
+               db::describe_migration_source(cfg.migrations_dir));
   return kExitOk;
 }
 

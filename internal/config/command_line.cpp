@@ -209,7 +209,7 @@ std::string usage_text() {
       "\n"
       "Precedence: flags > environment > .env file > defaults.\n"
       "An empty value means unset only for variables without a fixed default (keys, files,\n"
-      "DATABASE_URL, COINGECKO_API_PLAN, RATE_LIMIT_PER_MINUTE).\n"
+      "DATABASE_URL, COINGECKO_API_PLAN, RATE_LIMIT_PER_MINUTE, MIGRATIONS_DIR).\n"
       "\n"
       "Variables (flag, default, meaning):\n";
   for (const auto& doc : variable_docs()) {

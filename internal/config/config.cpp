@@ -287,9 +287,16 @@ void load_postgres(Loader& in, Config& out) {
       out.leader_lock_name = std::string(*name);
     }
   }
-  if (const auto dir = in.get("MIGRATIONS_DIR")) {
-    if (dir->empty() || has_control_chars(*dir)) {
+  // Checked now, not at the first migration: a daemon would otherwise retry an unreadable
+  // directory every tick, forever, instead of saying once what is wrong.
+  if (const auto dir = in.get_optional("MIGRATIONS_DIR")) {
+    std::string error;
+    if (has_control_chars(*dir)) {
       in.bad("MIGRATIONS_DIR", *dir, "must be a directory path");
+    } else if (!readable_directory(std::string(*dir), error)) {
+      in.bad("MIGRATIONS_DIR", *dir,
+             error + "; must be a readable directory of NNNN_description.sql files, or unset to apply the "
+                     "migrations built into the binary");
     } else {
       out.migrations_dir = std::string(*dir);
     }

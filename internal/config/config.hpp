@@ -47,7 +47,9 @@ struct Config {
   Secret postgres_password;
   std::string postgres_db = "coingecko";
   Secret database_url; // when set it wins; a Secret because a URI may embed the password
-  std::filesystem::path migrations_dir = "migrations";
+  // MIGRATIONS_DIR: nullopt applies the migrations compiled into the binary (the same files as
+  // of the build), so an installed binary migrates from any directory.
+  std::optional<std::filesystem::path> migrations_dir;
   // Drop coin_market months older than this; nullopt ("off") keeps everything.
   std::optional<std::chrono::seconds> coin_market_retention;
   std::optional<std::chrono::seconds> coin_market_raw_retention; // same, for coin_market_raw

@@ -83,7 +83,7 @@ std::string render_effective(const Config& c) {
       {"POSTGRES_PASSWORD", c.postgres_password.redacted()},
       {"POSTGRES_DB", c.postgres_db},
       {"DATABASE_URL", c.database_url.empty() ? std::string("(unset)") : redact_database_url(c.database_url.reveal())},
-      {"MIGRATIONS_DIR", c.migrations_dir.string()},
+      {"MIGRATIONS_DIR", c.migrations_dir ? c.migrations_dir->string() : std::string("(embedded)")},
       {"COIN_MARKET_RETENTION", c.coin_market_retention ? format_duration(*c.coin_market_retention) : std::string("off")},
       {"COIN_MARKET_RAW_RETENTION",
        c.coin_market_raw_retention ? format_duration(*c.coin_market_raw_retention) : std::string("off")},

@@ -98,20 +98,44 @@ std::optional<std::string> read_small_file(const std::string& path, std::size_t 
   return content;
 }
 
-bool readable_file(const std::string& path, std::string& error) {
+namespace {
+
+// Whether `path` exists and is of the kind asked for ("file" or "directory"); else `error`
+// says "cannot read <kind> (why)".
+bool is_kind(const std::string& path, std::string_view kind, std::string& error) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    error = "cannot read file (" + (ec ? ec.message() : std::string("No such file or directory")) + ")";
-    return false;
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    error = "cannot read file (not a regular file)";
-    return false;
-  }
+  std::string why;
+  if (ec || !std::filesystem::exists(status))
+    why = ec ? ec.message() : std::string("No such file or directory");
+  else if (kind == "file" && !std::filesystem::is_regular_file(status))
+    why = "not a regular file";
+  else if (kind == "directory" && !std::filesystem::is_directory(status))
+    why = "not a directory";
+  if (why.empty()) return true;
+  error = "cannot read " + std::string(kind) + " (" + why + ")";
+  return false;
+}
+
+} // namespace
+
+bool readable_file(const std::string& path, std::string& error) {
+  if (!is_kind(path, "file", error)) return false;
   const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) {
     error = "cannot read file (" + std::string(std::strerror(errno)) + ")";
+    return false;
+  }
+  return true;
+}
+
+bool readable_directory(const std::string& path, std::string& error) {
+  if (!is_kind(path, "directory", error)) return false;
+  // Opening it is the test: permission bits alone miss ACLs and root's override.
+  std::error_code ec;
+  const std::filesystem::directory_iterator it(path, ec);
+  if (ec) {
+    error = "cannot read directory (" + ec.message() + ")";
     return false;
   }
   return true;

@@ -23,6 +23,8 @@ std::optional<std::string> read_small_file(const std::string& path, std::size_t 
 
 // Whether `path` is a regular file this process can open for reading; the error says why not.
 bool readable_file(const std::string& path, std::string& error);
+// A directory whose entries can be listed; else `error` says why.
+bool readable_directory(const std::string& path, std::string& error);
 
 bool has_control_chars(std::string_view text) noexcept;
 

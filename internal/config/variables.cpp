@@ -46,7 +46,10 @@ const std::vector<VariableDoc>& variable_docs() {
       {"POSTGRES_DB", "coingecko", "PostgreSQL database"},
       {"DATABASE_URL", "", "postgres:// or postgresql:// URI; when set it wins over every POSTGRES_* setting"},
       {"DATABASE_URL_FILE", "", "file holding DATABASE_URL (it may embed the password); excludes DATABASE_URL"},
-      {"MIGRATIONS_DIR", "migrations", "directory of NNNN_description.sql files applied by migrate"},
+      {"MIGRATIONS_DIR", "the migrations built into the binary",
+       "directory of NNNN_description.sql files applied by migrate, run, once, replay and backfill instead of the ones built "
+       "into the binary; unset: the binary's own copy of migrations/, so it migrates from any directory; a set but "
+       "unreadable directory is a configuration error"},
       {"COIN_MARKET_RETENTION", "off",
        "drop whole monthly coin_market partitions older than this, 1h to 876000h, or off to keep everything"},
       {"COIN_MARKET_RAW_RETENTION", "off",
@@ -78,7 +81,7 @@ std::string env_example_text() {
       "# coingecko-etl settings: every variable, its default and meaning.\n"
       "# Copy to .env and uncomment what you change. Precedence: flags > environment > .env > defaults.\n"
       "# An empty value means unset only for settings without a fixed default (keys, files,\n"
-      "# DATABASE_URL, COINGECKO_API_PLAN, RATE_LIMIT_PER_MINUTE). Never commit a real secret:\n"
+      "# DATABASE_URL, COINGECKO_API_PLAN, RATE_LIMIT_PER_MINUTE, MIGRATIONS_DIR). Never commit a real secret:\n"
       "# prefer the *_FILE variables. Generated from internal/config/variables.cpp.\n";
   for (const auto& doc : variable_docs()) {
     out += "\n# " + std::string(doc.meaning) + "\n";

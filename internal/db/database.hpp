@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -121,8 +122,10 @@ public:
   void disconnect() noexcept;
 
   // Applies every migrations/NNNN_*.sql not yet in schema_migrations, in order, each in its
-  // own transaction, under a session advisory lock. Returns how many were applied.
-  tl::expected<int, DbError> migrate(const std::filesystem::path& migrations_dir);
+  // own transaction, under a session advisory lock. Returns how many were applied. The files of
+  // `migrations_dir` when set, else the set compiled into the binary (db/migrations.hpp).
+  tl::expected<int, DbError>
+  migrate(const std::optional<std::filesystem::path>& migrations_dir = std::nullopt);
 
   // Starts the snapshot transaction. If etl_runs already has this snapshot_id the result is a
   // SnapshotLoad whose commit() returns already_loaded without writing anything.

@@ -1,12 +1,10 @@
-// The migrations runner: migrations/NNNN_name.sql, applied in order, each in its own
-// transaction together with its schema_migrations row, so a file is applied exactly once.
+// The migrations runner: migrations/NNNN_name.sql (embedded, or a MIGRATIONS_DIR override),
+// applied in order, each in its own transaction together with its schema_migrations row, so a
+// file is applied exactly once.
 #include "db/detail.hpp"
+#include "db/migrations.hpp"
 
-#include <algorithm>
-#include <fstream>
 #include <map>
-#include <sstream>
-#include <system_error>
 #include <vector>
 
 #include <pqxx/nontransaction>
@@ -27,54 +25,8 @@ constexpr const char* kCreateSchemaMigrations =
     " applied_at timestamptz NOT NULL DEFAULT now(),"
     " checksum text NOT NULL)";
 
-struct MigrationFile {
-  int version = 0;
-  std::string name; // file name, e.g. 0001_initial.sql
-  std::filesystem::path path;
-};
-
 DbError internal_error(std::string message) {
   return DbError{DbError::Kind::internal, "", std::move(message)};
-}
-
-// ^[0-9]{4}_[a-z0-9_]+\.sql$ : anything else in the directory (README, editor backups) is
-// ignored rather than applied.
-bool is_migration_name(std::string_view n) {
-  if (n.size() < 10 || !n.ends_with(".sql") || n[4] != '_') return false;
-  if (!std::all_of(n.begin(), n.begin() + 4, [](char c) { return c >= '0' && c <= '9'; }))
-    return false;
-  return std::all_of(n.begin() + 5, n.end() - 4, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
-tl::expected<std::vector<MigrationFile>, DbError> list_migrations(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::directory_iterator it{dir, ec};
-  if (ec)
-    return unexpected(internal_error("migrations directory " + dir.string() + ": " + ec.message()));
-  std::vector<MigrationFile> files;
-  for (const auto& entry : it) {
-    const std::string name = entry.path().filename().string();
-    if (!is_migration_name(name) || !entry.is_regular_file(ec)) continue;
-    files.push_back({std::stoi(name.substr(0, 4)), name, entry.path()});
-  }
-  std::sort(files.begin(), files.end(),
-            [](const MigrationFile& a, const MigrationFile& b) { return a.name < b.name; });
-  for (std::size_t i = 1; i < files.size(); ++i)
-    if (files[i].version == files[i - 1].version)
-      return unexpected(internal_error("migrations " + files[i - 1].name + " and " +
-                                       files[i].name + " share version " +
-                                       std::to_string(files[i].version)));
-  return files;
-}
-
-tl::expected<std::string, DbError> read_text(const MigrationFile& f) {
-  std::ifstream in(f.path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) return unexpected(internal_error("cannot read migration " + f.path.string()));
-  return text.str();
 }
 
 // Held for the whole run; released even when a migration fails. If the connection broke, the
@@ -101,12 +53,13 @@ private:
 
 } // namespace
 
-tl::expected<int, DbError> Database::migrate(const std::filesystem::path& migrations_dir) {
+tl::expected<int, DbError>
+Database::migrate(const std::optional<std::filesystem::path>& migrations_dir) {
   detail::Session& s = m_impl->session;
   if (s.active_load != nullptr)
     return unexpected(internal_error("migrate: a snapshot transaction is still open"));
-  auto files = list_migrations(migrations_dir);
-  if (!files) return unexpected(files.error());
+  auto files = load_migrations(migrations_dir);
+  if (!files) return unexpected(internal_error(std::move(files.error())));
   if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
 
   std::string step = "lock migrations";
@@ -127,31 +80,29 @@ tl::expected<int, DbError> Database::migrate(const std::filesystem::path& migrat
     }
     // Verify every applied file before applying anything: an edited, already-applied
     // migration means the database and the files disagree, and guessing would be worse.
-    std::vector<std::pair<const MigrationFile*, std::string>> pending;
-    for (const MigrationFile& f : *files) {
-      auto text = read_text(f);
-      if (!text) return unexpected(text.error());
+    std::vector<const Migration*> pending;
+    for (const Migration& f : *files) {
       const auto found = recorded.find(f.version);
       if (found == recorded.end()) {
-        pending.emplace_back(&f, std::move(*text));
+        pending.push_back(&f);
         continue;
       }
       step = "checksum " + f.name;
       pqxx::nontransaction tx{*s.conn};
-      const auto sum = tx.exec_params1("SELECT md5($1)", *text)[0].as<std::string>();
+      const auto sum = tx.exec_params1("SELECT md5($1)", f.sql)[0].as<std::string>();
       if (sum != found->second.second)
         return unexpected(internal_error(
             "migration " + f.name + " was changed after it was applied (recorded as " +
             found->second.first + ", md5 " + found->second.second + ", file md5 " + sum +
             "): restore the file and add a new migration instead"));
     }
-    for (const auto& [f, text] : pending) {
+    for (const Migration* f : pending) {
       step = "apply migration " + f->name;
       pqxx::work tx{*s.conn, "migration"};
-      tx.exec(text);
+      tx.exec(f->sql);
       tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) "
                      "VALUES ($1, $2, md5($3))",
-                     f->version, f->name, text);
+                     f->version, f->name, f->sql);
       tx.commit();
       ++applied;
     }

@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.hpp"
 
+#include "db/migrations.hpp"
 #include "market/parse_markets.hpp"
 #include "market/processed_json.hpp"
 #include "telemetry/logging.hpp"
@@ -154,7 +155,9 @@ bool Pipeline::ensure_schema() {
     spdlog::error("migrations failed ({}): {}", db::to_string(applied.error().kind), applied.error().message);
     return false;
   }
-  if (*applied > 0) spdlog::info("applied {} migration(s) from {}", *applied, m_options.migrations_dir.string());
+  if (*applied > 0)
+    spdlog::info("applied {} migration(s) from {}", *applied,
+                 db::describe_migration_source(m_options.migrations_dir));
   m_metrics.db_up.Set(1);
   m_health.set_db_up(true);
   m_schema_ready = true;

@@ -29,7 +29,8 @@ struct PipelineOptions {
   std::vector<std::string> vs_currencies{"usd"};
   int per_page = 100;
   int pages = 1;
-  std::filesystem::path migrations_dir = "migrations";
+  std::optional<std::filesystem::path>
+      migrations_dir; // nullopt: the migrations built into the binary
   std::uint64_t spool_max_bytes = 1ull << 30;
   std::chrono::seconds spool_max_age{7 * 24 * 3600};
   std::chrono::seconds retention{7 * 24 * 3600};

@@ -70,6 +70,25 @@ TEST_CASE("migrate applies every file once, then nothing", "[db]") {
   CHECK(advisory_locks(url, "etl-db-migrate-twice") == 0);
 }
 
+TEST_CASE(
+    "the embedded set and the files are one set: either migrates, the other then applies nothing",
+    "[db]") {
+  {
+    const std::string url = fresh_schema("etl_db_migrate_embedded");
+    Database db(url, "etl-db-migrate-embedded");
+    auto applied = db.migrate(); // no directory: the migrations compiled into the binary
+    REQUIRE(applied.has_value());
+    CHECK(*applied == migration_files());
+    auto from_files = db.migrate(ETL_MIGRATIONS_DIR);
+    REQUIRE(from_files.has_value());
+    CHECK(*from_files == 0);
+  }
+  MigratedSchema s("etl_db_migrate_files_then_embedded"); // migrated from ETL_MIGRATIONS_DIR
+  auto embedded = s.db.migrate(std::nullopt);
+  REQUIRE(embedded.has_value());
+  CHECK(*embedded == 0);
+}
+
 TEST_CASE("a fresh Database on an up-to-date schema applies nothing", "[db]") {
   MigratedSchema s("etl_db_migrate_second_process");
   Database other(s.url, "etl-db-test-other");

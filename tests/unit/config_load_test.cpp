@@ -82,7 +82,7 @@ TEST_CASE("config: an empty environment gives the documented defaults", "[config
   CHECK(c.postgres_password.empty());
   CHECK(c.postgres_db == "coingecko");
   CHECK(c.database_url.empty());
-  CHECK(c.migrations_dir == "migrations");
+  CHECK_FALSE(c.migrations_dir.has_value()); // the migrations built into the binary
   CHECK(c.data_dir == "data");
   CHECK(c.log_dir == "logs");
   CHECK(c.retention == 168h);
@@ -118,7 +118,7 @@ TEST_CASE("config: valid values for every variable are taken", "[config]") {
       {"POSTGRES_USER", "etl"},
       {"POSTGRES_PASSWORD", " pass word "},
       {"POSTGRES_DB", "markets"},
-      {"MIGRATIONS_DIR", "/opt/etl/migrations"},
+      {"MIGRATIONS_DIR", ETL_MIGRATIONS_DIR},
       {"DATA_DIR", dir.path().string()},
       {"LOG_DIR", (dir.path() / "not-yet").string()},
       {"RETENTION", "30m"},
@@ -148,7 +148,7 @@ TEST_CASE("config: valid values for every variable are taken", "[config]") {
   CHECK(c.postgres_user == "etl");
   CHECK(c.postgres_password.reveal() == " pass word "); // passwords are not trimmed
   CHECK(c.postgres_db == "markets");
-  CHECK(c.migrations_dir == "/opt/etl/migrations");
+  CHECK(c.migrations_dir == std::filesystem::path(ETL_MIGRATIONS_DIR));
   CHECK(c.data_dir == dir.path());
   CHECK(c.retention == 30min);
   CHECK(c.spool_max_bytes == 2097152u);
@@ -237,7 +237,10 @@ TEST_CASE("config: each bad setting is reported with its name, value and what is
       {{{"SPOOL_MAX_BYTES", "1000"}}, "SPOOL_MAX_BYTES=\"1000\": must be a byte count from 1MiB"},
       {{{"SPOOL_MAX_AGE", "0s"}}, "SPOOL_MAX_AGE=\"0s\": must be a duration from 1s"},
       {{{"RETENTION", "forever"}}, "RETENTION=\"forever\": must be a duration"},
-      {{{"MIGRATIONS_DIR", ""}}, "MIGRATIONS_DIR=\"\": must be a directory path"},
+      {{{"MIGRATIONS_DIR", "/nonexistent/etl-migrations"}},
+       "MIGRATIONS_DIR=\"/nonexistent/etl-migrations\": cannot read directory (No such file or directory); must be a "
+       "readable directory"},
+      {{{"MIGRATIONS_DIR", ETL_MIGRATIONS_DIR "/0001_initial.sql"}}, "cannot read directory (not a directory)"},
   };
   REQUIRE(cases.size() >= 25);
   for (const auto& c : cases) {
@@ -273,11 +276,12 @@ TEST_CASE("config: unknown variables are ignored", "[config]") {
 
 TEST_CASE("config: empty optional settings count as unset", "[config]") {
   const Config c = valid({{"COINGECKO_API_KEY", ""}, {"COINGECKO_API_PLAN", ""}, {"RATE_LIMIT_PER_MINUTE", ""},
-                          {"CA_FILE", ""}, {"POSTGRES_PASSWORD", ""}, {"DATABASE_URL", ""}});
+                          {"CA_FILE", ""}, {"POSTGRES_PASSWORD", ""}, {"DATABASE_URL", ""}, {"MIGRATIONS_DIR", ""}});
   CHECK(c.api_plan == Plan::public_api);
   CHECK(c.rate_limit_per_minute == 5);
   CHECK_FALSE(c.ca_file.has_value());
   CHECK(c.database_url.empty());
+  CHECK_FALSE(c.migrations_dir.has_value()); // a compose file's MIGRATIONS_DIR= : the embedded set
 }
 
 TEST_CASE("config: the plan defaults from the key and sets the default rate", "[config]") {

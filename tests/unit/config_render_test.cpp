@@ -61,7 +61,8 @@ TEST_CASE("config: render_effective output loads back to the same settings", "[c
   auto env = etl::config::parse_dotenv(render_effective(*first));
   REQUIRE(env.has_value());
   // Unset markers are display only.
-  for (auto it = env->begin(); it != env->end();) it = it->second == "(unset)" ? env->erase(it) : std::next(it);
+  for (auto it = env->begin(); it != env->end();)
+    it = it->second == "(unset)" || it->second == "(embedded)" ? env->erase(it) : std::next(it);
   const auto second = load_config(*env);
   REQUIRE(second.has_value());
   CHECK(render_effective(*second) == render_effective(*first));
@@ -76,4 +77,13 @@ TEST_CASE("config: redact_database_url removes passwords and hides what it canno
   CHECK(redact_database_url("postgres://u:p@ss@host/db") == "<redacted>");
   CHECK(redact_database_url("postgres://host/db?password=a@b") == "<redacted>");
   CHECK(redact_database_url("garbage") == "<redacted>");
+}
+
+TEST_CASE("config: MIGRATIONS_DIR renders as (embedded) when unset, else as the directory", "[config]") {
+  const auto unset = load_config({});
+  REQUIRE(unset.has_value());
+  CHECK(render_effective(*unset).find("\nMIGRATIONS_DIR=(embedded)\n") != std::string::npos);
+  const auto set = load_config({{"MIGRATIONS_DIR", ETL_MIGRATIONS_DIR}});
+  REQUIRE(set.has_value());
+  CHECK(render_effective(*set).find("\nMIGRATIONS_DIR=" ETL_MIGRATIONS_DIR "\n") != std::string::npos);
 }
