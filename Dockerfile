@@ -29,6 +29,8 @@ COPY cmake/ cmake/
 COPY internal/ internal/
 COPY cmd/ cmd/
 COPY tools/ tools/
+# The SQL migrations are compiled into the binary (cmake/EmbedMigrations.cmake).
+COPY migrations/ migrations/
 # There is no .git in the context: the revision comes in as a build argument.
 ARG REVISION=unknown
 # RelWithDebInfo: -O2, the build the test suite runs against. Debug info is stripped.
