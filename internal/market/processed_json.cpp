@@ -62,32 +62,8 @@ std::size_t text_size(const std::optional<std::string>& value) {
 void reserve_for(std::string& out, const CoinMarket& coin, std::string_view vs_currency) {
   std::size_t need = kFixedBytes + vs_currency.size() + coin.id.size() + coin.symbol.size() +
                      coin.name.size() + coin.image.size() + coin.last_updated.size() + 32;
-  for (const Decimal* d : {&coin.current_price,
-                           &coin.market_cap,
-                           &coin.fully_diluted_valuation,
-                           &coin.total_volume,
-                           &coin.high_24h,
-                           &coin.low_24h,
-                           &coin.price_change_24h,
-                           &coin.price_change_percentage_24h,
-                           &coin.market_cap_change_24h,
-                           &coin.market_cap_change_percentage_24h,
-                           &coin.circulating_supply,
-                           &coin.total_supply,
-                           &coin.max_supply,
-                           &coin.ath,
-                           &coin.ath_change_percentage,
-                           &coin.ath_date,
-                           &coin.atl,
-                           &coin.atl_change_percentage,
-                           &coin.atl_date,
-                           &coin.roi_times,
-                           &coin.roi_currency,
-                           &coin.roi_percentage}) {
-    need += text_size(*d);
-  }
-  for (const Decimal& d : coin.price_change_percentage_in_currency)
-    need += text_size(d);
+  for (const Decimal* d : decimal_fields(coin)) need += text_size(*d);
+  for (const auto* text : {&coin.ath_date, &coin.atl_date, &coin.roi_currency}) need += text_size(*text);
   const std::size_t wanted = out.size() + need;
   if (wanted > out.capacity()) out.reserve(std::max(wanted, out.capacity() * 2));
 }
