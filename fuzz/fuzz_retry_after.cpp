@@ -1,8 +1,8 @@
 // libFuzzer target for parse_retry_after: the one parser fed straight from a server header.
 // Build (no CMake yet):
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I internal \
-//     fuzz/fuzz_retry_after.cpp internal/coingecko/retry_policy.cpp -o fuzz_retry_after
-#include "coingecko/retry_policy.hpp"
+//     fuzz/fuzz_retry_after.cpp internal/http/retry_policy.cpp -o fuzz_retry_after
+#include "http/retry_policy.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto now : {system_clock::time_point{}, system_clock::time_point{} + seconds{1'700'000'000},
                          system_clock::time_point{} - seconds{9'000'000'000},
                          system_clock::time_point{} + seconds{9'000'000'000}}) {
-    const auto parsed = etl::coingecko::parse_retry_after(value, now);
+    const auto parsed = etl::http::parse_retry_after(value, now);
     if (parsed && (*parsed < seconds{0} || *parsed > hours{24})) __builtin_trap();
   }
   return 0;

@@ -3,7 +3,7 @@
 #include "build_info.hpp"
 #include "signals.hpp"
 
-#include "coingecko/http_transport.hpp"
+#include "http/transport.hpp"
 #include "coingecko/markets_client.hpp"
 #include "common/url_secrets.hpp"
 #include "config/config.hpp"
@@ -83,7 +83,7 @@ coingecko::ClientObserver client_observer(telemetry::Metrics& metrics) {
       }};
 }
 
-coingecko::CurlOptions curl_options(const config::Config& cfg) {
+http::CurlOptions curl_options(const config::Config& cfg) {
   return {cfg.http_connect_timeout, cfg.http_timeout, cfg.http_timeout, cfg.max_body_bytes,
           std::string("coingecko-etl/") + build::kVersion, cfg.ca_file};
 }
@@ -139,9 +139,9 @@ int run_backfill(const config::CommandLine& cli, const config::Config& cfg, cmd:
   // The schema first, as `run` does: backfill_chunks and coin_history come from migrations.
   if (const int migrated = run_migrate(cfg); migrated != kExitOk) return migrated;
 
-  coingecko::CurlGlobal curl_global;
+  http::CurlGlobal curl_global;
   StopSignal stop;
-  coingecko::CurlTransport transport(curl_options(cfg));
+  http::CurlTransport transport(curl_options(cfg));
   // The poller's plan, key and rate limit: one token bucket for every call this process makes.
   coingecko::CallerOptions caller;
   caller.plan = cfg.api_plan;
@@ -213,12 +213,12 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
     return kExitUsage;
   }
 
-  coingecko::CurlGlobal curl_global;
+  http::CurlGlobal curl_global;
   telemetry::Metrics metrics({build::kVersion, build::kRevision});
   telemetry::HealthState health;
   StopSignal stop;
 
-  coingecko::CurlTransport transport(curl_options(cfg));
+  http::CurlTransport transport(curl_options(cfg));
   coingecko::ClientOptions client_options;
   client_options.markets_url = cfg.coingecko_url;
   client_options.plan = cfg.api_plan;

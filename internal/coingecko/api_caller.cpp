@@ -4,11 +4,18 @@
 #include "coingecko/api_caller.hpp"
 #include "common/url_secrets.hpp"
 
-#include "coingecko/retry_policy.hpp"
+#include "http/retry_policy.hpp"
 
 #include <optional>
 
 namespace etl::coingecko {
+// The transport and retry rules moved to http/ (usable by any source); named here unqualified.
+using http::backoff_delay;
+using http::HttpRequest;
+using http::HttpTransport;
+using http::is_retryable_status;
+using http::parse_retry_after;
+using http::TransportErrorKind;
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;

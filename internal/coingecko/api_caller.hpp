@@ -2,8 +2,8 @@
 // The one HTTP call path to CoinGecko: auth header by plan, pacing by one token bucket, retries
 // with back-off and full jitter, Retry-After, classification of the final outcome. MarketsClient
 // and the history client both call through one ApiCaller, so a process keeps one rate limit.
-#include "coingecko/http_transport.hpp"
-#include "coingecko/rate_limiter.hpp"
+#include "http/transport.hpp"
+#include "http/rate_limiter.hpp"
 #include "common/secret.hpp"
 #include "common/stop_signal.hpp"
 
@@ -81,7 +81,7 @@ std::string url_encode(std::string_view s);
 
 class ApiCaller {
 public:
-  ApiCaller(CallerOptions options, HttpTransport& transport, StopSignal& stop, ClientObserver observer = {},
+  ApiCaller(CallerOptions options, http::HttpTransport& transport, StopSignal& stop, ClientObserver observer = {},
             std::uint64_t seed = std::random_device{}());
 
   // One GET of `url` (`what` names it in messages). Retries network errors, 408/429/5xx with
@@ -93,10 +93,10 @@ public:
 
 private:
   CallerOptions m_options;
-  HttpTransport& m_transport;
+  http::HttpTransport& m_transport;
   StopSignal& m_stop;
   ClientObserver m_observer;
-  RateLimiter m_limiter;
+  http::RateLimiter m_limiter;
   std::mt19937_64 m_rng;
 };
 

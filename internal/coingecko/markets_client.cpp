@@ -4,6 +4,7 @@
 #include <vector>
 
 namespace etl::coingecko {
+using http::HttpTransport;
 
 std::string_view to_string(Plan plan) noexcept {
   switch (plan) {

@@ -30,7 +30,7 @@ struct ClientOptions {
 
 class MarketsClient {
 public:
-  MarketsClient(ClientOptions options, HttpTransport& transport, StopSignal& stop,
+  MarketsClient(ClientOptions options, http::HttpTransport& transport, StopSignal& stop,
                 ClientObserver observer = {}, std::uint64_t seed = std::random_device{}());
   // Calls through a shared ApiCaller (its plan, key and rate limit; options.per_page and
   // options.markets_url still shape the URL).

@@ -1,5 +1,5 @@
 // CurlTransport + MarketsClient over real HTTP on 127.0.0.1 against tools/fake-coingecko.
-#include "coingecko/http_transport.hpp"
+#include "http/transport.hpp"
 #include "coingecko/markets_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -22,6 +22,7 @@ extern char** environ;
 
 using namespace std::chrono_literals;
 using namespace etl::coingecko;
+using namespace etl::http;
 using Clock = std::chrono::steady_clock;
 
 namespace {

@@ -13,13 +13,13 @@ using etl::coingecko::AttemptEvent;
 using etl::coingecko::ClientObserver;
 using etl::coingecko::ClientOptions;
 using etl::coingecko::FetchFailure;
-using etl::coingecko::HttpRequest;
-using etl::coingecko::HttpResponse;
-using etl::coingecko::HttpTransport;
+using etl::http::HttpRequest;
+using etl::http::HttpResponse;
+using etl::http::HttpTransport;
 using etl::coingecko::MarketsClient;
 using etl::coingecko::Plan;
-using etl::coingecko::TransportError;
-using etl::coingecko::TransportErrorKind;
+using etl::http::TransportError;
+using etl::http::TransportErrorKind;
 using etl::coingecko::WaitEvent;
 using Clock = std::chrono::steady_clock;
 

@@ -1,13 +1,13 @@
 // The pacing budget and the token bucket agree: a tick's planned calls, taken through the real
 // RateLimiter (burst 1, every attempt takes a token) on an injected clock, all go out before the
 // next tick starts, tick after tick, so a rolling sweep never queues into the next interval.
-#include "coingecko/rate_limiter.hpp"
+#include "http/rate_limiter.hpp"
 #include "pipeline/sweep.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
-using etl::coingecko::RateLimiter;
+using etl::http::RateLimiter;
 
 namespace {
 

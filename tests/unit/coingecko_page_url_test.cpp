@@ -4,11 +4,11 @@
 
 using etl::StopSignal;
 using etl::coingecko::ClientOptions;
-using etl::coingecko::HttpRequest;
-using etl::coingecko::HttpResponse;
-using etl::coingecko::HttpTransport;
+using etl::http::HttpRequest;
+using etl::http::HttpResponse;
+using etl::http::HttpTransport;
 using etl::coingecko::MarketsClient;
-using etl::coingecko::TransportError;
+using etl::http::TransportError;
 
 namespace {
 

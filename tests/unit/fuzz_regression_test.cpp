@@ -4,7 +4,7 @@
 // into the folder of its target (markets/, config/, retry_after/) under a name that says what
 // it is. Beyond "does not crash" each input must give a well-formed result: the invariants are
 // those the fuzz harnesses check, plus a few only a deterministic replay can.
-#include "coingecko/retry_policy.hpp"
+#include "http/retry_policy.hpp"
 #include "config/config.hpp"
 #include "market/parse_markets.hpp"
 #include "market/processed_json.hpp"
@@ -171,12 +171,12 @@ TEST_CASE("fuzz regressions: Retry-After inputs give nothing or a wait within 0.
   for (const Input& input : inputs_of("retry_after")) {
     INFO("tests/fuzz-regressions/retry_after/" << input.name);
     for (const auto now : nows) {
-      const auto wait = etl::coingecko::parse_retry_after(input.bytes, now);
+      const auto wait = etl::http::parse_retry_after(input.bytes, now);
       if (!wait) continue;
       CHECK(*wait >= 0s);
       CHECK(*wait <= 24h);
       // Pure: the same value at the same moment always gives the same answer.
-      CHECK(etl::coingecko::parse_retry_after(input.bytes, now) == wait);
+      CHECK(etl::http::parse_retry_after(input.bytes, now) == wait);
     }
   }
 }

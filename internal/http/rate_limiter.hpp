@@ -3,7 +3,7 @@
 // Pure: the caller passes the current time, so tests inject a clock.
 #include <chrono>
 
-namespace etl::coingecko {
+namespace etl::http {
 
 class RateLimiter {
 public:
@@ -23,4 +23,4 @@ private:
   Clock::time_point m_last;
 };
 
-} // namespace etl::coingecko
+} // namespace etl::http

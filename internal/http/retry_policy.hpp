@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-namespace etl::coingecko {
+namespace etl::http {
 
 // Exponential back-off with full jitter: uniform in [0, min(cap, base * 2^attempt)].
 // `attempt` counts from 0 (the wait after the first failure). `unit_random` is in [0, 1).
@@ -21,4 +21,4 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
 // True for statuses worth another attempt: 408, 425, 429, 500, 502, 503, 504 (and other 5xx).
 bool is_retryable_status(long status) noexcept;
 
-} // namespace etl::coingecko
+} // namespace etl::http

@@ -1,9 +1,9 @@
-#include "coingecko/rate_limiter.hpp"
+#include "http/rate_limiter.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace etl::coingecko {
+namespace etl::http {
 
 namespace {
 // Refill arithmetic in doubles lands a hair under a whole token (12 s * 5/60 = 0.99999...):
@@ -37,4 +37,4 @@ void RateLimiter::consume(Clock::time_point now) noexcept {
   m_tokens = std::max(m_tokens - 1.0, -m_burst);
 }
 
-} // namespace etl::coingecko
+} // namespace etl::http

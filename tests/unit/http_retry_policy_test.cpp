@@ -1,11 +1,11 @@
-#include "coingecko/retry_policy.hpp"
+#include "http/retry_policy.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
-using etl::coingecko::backoff_delay;
-using etl::coingecko::is_retryable_status;
-using etl::coingecko::parse_retry_after;
+using etl::http::backoff_delay;
+using etl::http::is_retryable_status;
+using etl::http::parse_retry_after;
 
 namespace {
 // 1994-11-06T08:49:37Z, the RFC 9110 example date.

@@ -1,9 +1,9 @@
-#include "coingecko/rate_limiter.hpp"
+#include "http/rate_limiter.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
-using etl::coingecko::RateLimiter;
+using etl::http::RateLimiter;
 
 namespace {
 const RateLimiter::Clock::time_point t0{}; // injected: the limiter never reads a clock itself

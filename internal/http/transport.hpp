@@ -12,7 +12,7 @@
 
 #include <tl/expected.hpp>
 
-namespace etl::coingecko {
+namespace etl::http {
 
 struct HttpRequest {
   std::string url;
@@ -81,4 +81,4 @@ public:
   CurlGlobal& operator=(const CurlGlobal&) = delete;
 };
 
-} // namespace etl::coingecko
+} // namespace etl::http

@@ -1,4 +1,4 @@
-#include "coingecko/http_transport.hpp"
+#include "http/transport.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 
 #include <curl/curl.h>
 
-namespace etl::coingecko {
+namespace etl::http {
 
 std::string_view to_string(TransportErrorKind kind) noexcept {
   switch (kind) {
@@ -227,4 +227,4 @@ tl::expected<HttpResponse, TransportError> CurlTransport::get(const HttpRequest&
 CurlGlobal::CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 CurlGlobal::~CurlGlobal() { curl_global_cleanup(); }
 
-} // namespace etl::coingecko
+} // namespace etl::http

@@ -1,10 +1,10 @@
-#include "coingecko/retry_policy.hpp"
+#include "http/retry_policy.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
-namespace etl::coingecko {
+namespace etl::http {
 
 namespace {
 
@@ -114,4 +114,4 @@ bool is_retryable_status(long status) noexcept {
   return status == 408 || status == 425 || status == 429 || (status >= 500 && status <= 599);
 }
 
-} // namespace etl::coingecko
+} // namespace etl::http
