@@ -2,6 +2,7 @@
 // The one HTTP call path to CoinGecko: auth header by plan, pacing by one token bucket, retries
 // with back-off and full jitter, Retry-After, classification of the final outcome. MarketsClient
 // and the history client both call through one ApiCaller, so a process keeps one rate limit.
+#include "coingecko/plan.hpp"
 #include "http/transport.hpp"
 #include "http/rate_limiter.hpp"
 #include "common/secret.hpp"
@@ -19,8 +20,6 @@
 
 namespace etl::coingecko {
 
-enum class Plan { public_api, demo, pro };
-std::string_view to_string(Plan plan) noexcept; // "public", "demo", "pro"
 
 // Outcome reasons: metric label values, keep the set fixed.
 enum class FetchFailure {

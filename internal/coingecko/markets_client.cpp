@@ -6,15 +6,6 @@
 namespace etl::coingecko {
 using http::HttpTransport;
 
-std::string_view to_string(Plan plan) noexcept {
-  switch (plan) {
-  case Plan::public_api: return "public";
-  case Plan::demo: return "demo";
-  case Plan::pro: return "pro";
-  }
-  return "public";
-}
-
 std::string_view to_string(FetchFailure failure) noexcept {
   switch (failure) {
   case FetchFailure::rate_limited: return "rate_limited";

@@ -18,7 +18,7 @@
 namespace etl::coingecko {
 
 struct ClientOptions {
-  std::string markets_url = "https://api.coingecko.com/api/v3/coins/markets";
+  std::string markets_url{kPublicMarketsUrl};
   Plan plan = Plan::public_api;
   Secret api_key;              // empty = no key header
   int per_page = 100;

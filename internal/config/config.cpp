@@ -14,18 +14,9 @@ namespace {
 using namespace std::chrono_literals;
 using coingecko::Plan;
 
-constexpr std::string_view kPublicHost = "api.coingecko.com";
-constexpr std::string_view kProHost = "pro-api.coingecko.com";
-constexpr std::string_view kProMarketsUrl = "https://pro-api.coingecko.com/api/v3/coins/markets";
-
-double default_rate(Plan plan) {
-  switch (plan) {
-  case Plan::public_api: return 5;
-  case Plan::demo: return 30;
-  case Plan::pro: return 500;
-  }
-  return 5;
-}
+using coingecko::kProHost;
+using coingecko::kProMarketsUrl;
+using coingecko::kPublicHost;
 
 bool valid_currency(std::string_view code) {
   if (code.empty() || code.size() > 10) return false;
@@ -93,26 +84,26 @@ void load_key_and_plan(Loader& in, Config& out) {
   if (!plan_text) {
     out.api_plan = key_given ? Plan::demo : Plan::public_api;
   } else {
-    const std::string plan = to_lower(*plan_text);
-    if (plan == "public") {
-      out.api_plan = Plan::public_api;
+    const auto plan = coingecko::parse_plan(to_lower(*plan_text));
+    if (plan == Plan::public_api) {
+      out.api_plan = *plan;
       if (key_given) in.bad("COINGECKO_API_PLAN", *plan_text, "a key is set but plan public sends none; use demo or pro, or remove the key");
-    } else if (plan == "demo" || plan == "pro") {
-      out.api_plan = plan == "demo" ? Plan::demo : Plan::pro;
+    } else if (plan) {
+      out.api_plan = *plan;
       if (!key_given) in.bad("COINGECKO_API_PLAN", *plan_text, "needs COINGECKO_API_KEY or COINGECKO_API_KEY_FILE");
     } else {
       in.bad("COINGECKO_API_PLAN", *plan_text, "must be public, demo or pro (pro for every paid plan)");
     }
   }
 
-  if (out.api_plan == Plan::demo) out.monthly_credits = 10'000; // CoinGecko's Demo plan
+  out.monthly_credits = coingecko::default_monthly_credits(out.api_plan);
   if (in.get_optional("COINGECKO_MONTHLY_CREDITS")) {
     int credits = 0;
     in.integer("COINGECKO_MONTHLY_CREDITS", credits, 1, 2'000'000'000);
     if (credits > 0) out.monthly_credits = credits;
   }
 
-  out.rate_limit_per_minute = default_rate(out.api_plan);
+  out.rate_limit_per_minute = coingecko::default_rate_per_minute(out.api_plan);
   if (const auto rate_text = in.get_optional("RATE_LIMIT_PER_MINUTE")) {
     const auto rate = parse_rate(*rate_text);
     if (!rate || *rate <= 0 || *rate > 10'000) {

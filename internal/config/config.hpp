@@ -1,7 +1,7 @@
 #pragma once
 // The daemon's settings: one value type, loaded from flags > environment > .env file > defaults,
 // validated all at once. Pure except for the file reads named below.
-#include "coingecko/markets_client.hpp" // Plan
+#include "coingecko/plan.hpp"
 #include "common/secret.hpp"
 
 #include <chrono>
@@ -22,7 +22,7 @@ enum class LogFormat { text, json };
 
 struct Config {
   // CoinGecko
-  std::string coingecko_url = "https://api.coingecko.com/api/v3/coins/markets";
+  std::string coingecko_url{coingecko::kPublicMarketsUrl};
   std::vector<std::string> vs_currencies = {"usd"};
   int per_page = 100;
   int pages = 1;
