@@ -13,6 +13,7 @@
 #include "db/migrations.hpp"
 #include "history/backfill.hpp"
 #include "db/partitions.hpp"
+#include "pacing/pacing.hpp"
 #include "pipeline/pipeline.hpp"
 #include "scheduler/scheduler.hpp"
 #include "server/http_server.hpp"
@@ -97,7 +98,7 @@ std::string lock_application_name() {
   return name;
 }
 
-void log_pacing(const pipeline::Pacing& p, const config::Config& cfg, telemetry::Metrics& metrics) {
+void log_pacing(const pacing::Pacing& p, const config::Config& cfg, telemetry::Metrics& metrics) {
   metrics.planned_calls_per_tick.Set(static_cast<double>(p.calls_per_tick));
   metrics.planned_calls_per_minute.Set(p.calls_per_minute);
   metrics.planned_calls_per_month.Set(p.calls_per_month);
@@ -237,8 +238,8 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
   options.spool_max_bytes = cfg.spool_max_bytes;
   options.spool_max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.spool_max_age);
   options.retention = std::chrono::duration_cast<std::chrono::seconds>(cfg.retention);
-  const pipeline::Pacing pacing =
-      pipeline::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, cfg.poll_interval);
+  const pacing::Pacing pacing =
+      etl::pacing::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, cfg.poll_interval);
   options.calls_per_tick_budget = pacing.budget_per_tick;
   db::PartitionMaintainer partitions(cfg.conninfo());
   options.partitions = &partitions;

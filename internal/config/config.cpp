@@ -2,6 +2,7 @@
 #include "config/loader.hpp"
 #include "config/text.hpp"
 #include "config/url.hpp"
+#include "pacing/pacing.hpp"
 #include "common/url_secrets.hpp"
 
 #include <algorithm>
@@ -391,38 +392,29 @@ std::string rate_text(double rate) {
 
 std::vector<std::string> config_warnings(const Config& config) {
   std::vector<std::string> warnings;
-  const auto calls = static_cast<double>(config.pages) * static_cast<double>(config.vs_currencies.size());
-  const double seconds = std::chrono::duration<double>(config.poll_interval).count();
-  const double raw_budget = config.rate_limit_per_minute * seconds / 60.0;
-  const double budget = std::max(1.0, std::floor(raw_budget + 1e-9));
-  if (raw_budget + 1e-9 < 1.0) {
+  const pacing::Pacing p = pacing::compute_pacing(config.pages, config.vs_currencies.size(),
+                                                  config.rate_limit_per_minute, config.poll_interval,
+                                                  config.monthly_credits);
+  if (p.ticks_may_fetch_nothing) {
     warnings.push_back("POLL_INTERVAL=" + format_duration(config.poll_interval) +
                        " is shorter than the spacing of two calls at RATE_LIMIT_PER_MINUTE=" +
-                       rate_text(config.rate_limit_per_minute) + " (" +
-                       format_duration(std::chrono::milliseconds(static_cast<long long>(60'000.0 / config.rate_limit_per_minute))) +
+                       rate_text(config.rate_limit_per_minute) + " (" + format_duration(p.call_spacing) +
                        "): some ticks will fetch nothing; raise POLL_INTERVAL or the rate");
   }
-  if (calls > budget) {
-    const auto ticks = static_cast<long long>(std::ceil(calls / budget));
-    warnings.push_back("each full sweep makes " + std::to_string(static_cast<long long>(calls)) +
+  if (p.rolling()) {
+    warnings.push_back("each full sweep makes " + std::to_string(p.sweep_calls) +
                        " API calls (PAGES x currencies) but RATE_LIMIT_PER_MINUTE allows only " +
-                       std::to_string(static_cast<long long>(budget)) + " per POLL_INTERVAL=" +
-                       format_duration(config.poll_interval) + "; pages are spread over " + std::to_string(ticks) +
+                       std::to_string(p.budget_per_tick) + " per POLL_INTERVAL=" +
+                       format_duration(config.poll_interval) + "; pages are spread over " +
+                       std::to_string(p.ticks_per_sweep) +
                        " consecutive ticks (a rolling sweep), so each page is refreshed every " +
-                       format_duration(std::chrono::milliseconds(static_cast<long long>(ticks) * config.poll_interval.count())));
+                       format_duration(p.sweep_duration));
   }
-  if (config.monthly_credits) {
-    // Same arithmetic as pipeline::compute_pacing: balanced windows, a 30-day month.
-    const double ticks = std::ceil(calls / budget);
-    const double per_tick = std::ceil(calls / ticks);
-    const double per_month =
-        std::min(per_tick * 60.0 / seconds, config.rate_limit_per_minute) * 60.0 * 24.0 * 30.0;
-    if (per_month > *config.monthly_credits) {
-      warnings.push_back("the configuration implies up to " + std::to_string(static_cast<long long>(per_month)) +
-                         " API calls per 30-day month, more than the plan's " +
-                         std::to_string(*config.monthly_credits) +
-                         " monthly credits (COINGECKO_MONTHLY_CREDITS); raise POLL_INTERVAL or lower PAGES");
-    }
+  if (p.exceeds_monthly_credits()) {
+    warnings.push_back("the configuration implies up to " + std::to_string(static_cast<long long>(p.calls_per_month)) +
+                       " API calls per 30-day month, more than the plan's " +
+                       std::to_string(*config.monthly_credits) +
+                       " monthly credits (COINGECKO_MONTHLY_CREDITS); raise POLL_INTERVAL or lower PAGES");
   }
   return warnings;
 }

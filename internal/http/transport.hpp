@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP seam: one GET, no retries, no interpretation. CurlTransport is the real one;
-// tests use a fake or the loopback fake-coingecko server.
+// tests use a fake or a loopback server. Source-neutral: callers add their own headers (keys).
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -50,7 +50,7 @@ struct CurlOptions {
   // A response whose body stalls below 1 byte/s for this long is abandoned (slow drip).
   std::chrono::milliseconds low_speed_time{15'000};
   std::size_t max_body_bytes = 32u << 20;
-  std::string user_agent;           // "coingecko-etl/<version>"
+  std::string user_agent;           // e.g. "<program>/<version>"; empty sends none
   std::optional<std::string> ca_file; // custom CA bundle; verification is never turned off
 };
 

@@ -21,7 +21,7 @@ struct Config {
 // Simulates `sweeps` full sweeps; returns the latest moment (relative to its tick's start) at
 // which any call went out, as a fraction of the interval.
 double worst_call_offset(const Config& c, int sweeps) {
-  const auto pacing = etl::pipeline::compute_pacing(c.pages, c.currencies, c.rate, c.interval);
+  const auto pacing = etl::pacing::compute_pacing(c.pages, c.currencies, c.rate, c.interval);
   const RateLimiter::Clock::time_point t0{};
   RateLimiter limiter(c.rate, 1, t0);
   std::size_t cursor = 0;
@@ -72,13 +72,13 @@ TEST_CASE("pacing: without the rolling sweep the same whole-market tick would ov
     limiter.consume(now);
   }
   CHECK(now - t0 > 60s * 6);
-  CHECK(etl::pipeline::compute_pacing(70, 3, 30, 60s).ticks_per_sweep == 7);
+  CHECK(etl::pacing::compute_pacing(70, 3, 30, 60s).ticks_per_sweep == 7);
 }
 
 TEST_CASE("pacing: an interval shorter than one call's spacing is bounded by the rate", "[pacing]") {
   // 5/min is one call per 12 s; ticking every 10 s cannot make a call every tick. The pacing
   // says so (config_warnings names it), and the implied rate never exceeds the limiter's.
-  const auto p = etl::pipeline::compute_pacing(1, 1, 5, 10s);
+  const auto p = etl::pacing::compute_pacing(1, 1, 5, 10s);
   CHECK(p.budget_per_tick == 1);
   CHECK(p.calls_per_minute == Approx(5.0));
   CHECK(p.calls_per_month == Approx(5.0 * 43'200));

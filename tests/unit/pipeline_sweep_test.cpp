@@ -11,7 +11,7 @@
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
-using etl::pipeline::compute_pacing;
+using etl::pacing::compute_pacing;
 using etl::pipeline::PageCall;
 using etl::pipeline::plan_tick;
 using etl::pipeline::TickPlan;
