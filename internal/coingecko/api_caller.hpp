@@ -4,6 +4,7 @@
 // and the history client both call through one ApiCaller, so a process keeps one rate limit.
 #include "coingecko/plan.hpp"
 #include "http/transport.hpp"
+#include "http/url_encode.hpp"
 #include "http/rate_limiter.hpp"
 #include "common/secret.hpp"
 #include "common/stop_signal.hpp"
@@ -75,8 +76,8 @@ struct CallerOptions {
   std::vector<std::string> url_secrets;
 };
 
-// Percent-encodes everything but RFC 3986 unreserved characters.
-std::string url_encode(std::string_view s);
+// Source-neutral, in http/; coingecko::url_encode keeps the client's callers unchanged.
+using http::url_encode;
 
 class ApiCaller {
 public:
