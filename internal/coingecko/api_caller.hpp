@@ -4,8 +4,8 @@
 // and the history client both call through one ApiCaller, so a process keeps one rate limit.
 #include "coingecko/http_transport.hpp"
 #include "coingecko/rate_limiter.hpp"
-#include "common/secret.hpp"
-#include "common/stop_signal.hpp"
+#include "core/secret.hpp"
+#include "core/stop_signal.hpp"
 
 #include <chrono>
 #include <cstdint>

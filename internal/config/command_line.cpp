@@ -1,5 +1,5 @@
 #include "config/config.hpp"
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 
 #include <algorithm>
 

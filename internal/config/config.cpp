@@ -2,7 +2,7 @@
 #include "config/loader.hpp"
 #include "config/text.hpp"
 #include "config/url.hpp"
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 
 #include <algorithm>
 #include <charconv>
