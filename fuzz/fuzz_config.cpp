@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary bytes as a .env file (then validated as a config) and as a duration.
 // Build: clang++ -std=c++20 -g -fsanitize=fuzzer,address,undefined -Iinternal fuzz/fuzz_config.cpp
-//        internal/config/*.cpp internal/common/secret.cpp internal/coingecko/plan.cpp ...
+//        internal/config/*.cpp internal/core/secret.cpp internal/coingecko/plan.cpp ...
 #include "config/config.hpp"
 
 #include <cstddef>

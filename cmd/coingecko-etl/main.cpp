@@ -5,7 +5,7 @@
 
 #include "http/transport.hpp"
 #include "coingecko/markets_client.hpp"
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 #include "config/config.hpp"
 #include "db/database.hpp"
 #include "db/history_store.hpp"

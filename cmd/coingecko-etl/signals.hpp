@@ -1,7 +1,7 @@
 #pragma once
 // SIGTERM/SIGINT handling without async-signal hazards: the signals are blocked in every thread
 // and a watchdog thread collects them (signalfd) for the whole life of the process.
-#include "common/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 
 #include <chrono>
 #include <functional>

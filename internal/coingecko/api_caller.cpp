@@ -2,7 +2,7 @@
 // Retry-After, classification of the final outcome. Every client (markets, history) uses it,
 // so one process has one rate limit.
 #include "coingecko/api_caller.hpp"
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 
 #include "http/retry_policy.hpp"
 

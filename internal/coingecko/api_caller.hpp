@@ -6,8 +6,8 @@
 #include "http/transport.hpp"
 #include "http/url_encode.hpp"
 #include "http/rate_limiter.hpp"
-#include "common/secret.hpp"
-#include "common/stop_signal.hpp"
+#include "core/secret.hpp"
+#include "core/stop_signal.hpp"
 
 #include <chrono>
 #include <cstdint>

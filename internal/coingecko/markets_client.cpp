@@ -1,5 +1,5 @@
 #include "coingecko/markets_client.hpp"
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 
 #include <vector>
 

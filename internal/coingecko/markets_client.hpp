@@ -2,8 +2,8 @@
 // GET /coins/markets for one (currency, page): URL building, auth header by plan, pacing,
 // retries with back-off and Retry-After, classification of the final outcome.
 #include "coingecko/api_caller.hpp"
-#include "common/secret.hpp"
-#include "common/stop_signal.hpp"
+#include "core/secret.hpp"
+#include "core/stop_signal.hpp"
 
 #include <chrono>
 #include <functional>

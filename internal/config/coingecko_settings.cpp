@@ -4,7 +4,7 @@
 #include "config/sections.hpp"
 #include "config/text.hpp"
 #include "config/url.hpp"
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 
 #include <algorithm>
 #include <charconv>

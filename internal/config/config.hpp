@@ -2,7 +2,7 @@
 // The daemon's settings: one value type, loaded from flags > environment > .env file > defaults,
 // validated all at once. Pure except for the file reads named below.
 #include "coingecko/plan.hpp"
-#include "common/secret.hpp"
+#include "core/secret.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,6 +1,6 @@
 #include "config/config.hpp"
 #include "config/text.hpp"
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 
 #include <algorithm>
 #include <charconv>

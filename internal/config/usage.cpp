@@ -1,7 +1,7 @@
 // The --help text and the warnings about secrets given as flags.
 #include "config/commands.hpp"
 #include "config/config.hpp"
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 
 namespace etl::config {
 namespace {

@@ -2,9 +2,6 @@
 
 #include "market/byte_scan.hpp"
 
-#include <charconv>
-#include <cstring>
-
 namespace etl::db {
 
 std::string coin_market_column_list() {
@@ -34,68 +31,43 @@ void append_copy_field(std::string& out, std::string_view value) {
 
 namespace {
 
-void field(std::string& out, std::string_view value) {
-  append_copy_field(out, value);
-  out += '\t';
-}
+using market::FieldKind;
+using market::kCoinMarketFields;
 
-void field(std::string& out, const std::string& value) { field(out, std::string_view(value)); }
-
-void field(std::string& out, const std::optional<std::string>& value) {
-  if (value) append_copy_field(out, *value);
-  else append_copy_null(out);
-  out += '\t';
+// Row I's value, unterminated. Text and the exact decimal text go through COPY escaping;
+// absent values are \N.
+template <std::size_t I>
+void append_value(std::string& out, const market::CoinMarket& coin, const RowContext& context) {
+  constexpr market::Field f = kCoinMarketFields[I];
+  if constexpr (f.kind == FieldKind::vs_currency) {
+    append_copy_field(out, context.vs_currency);
+  } else if constexpr (f.kind == FieldKind::snapshot_id) {
+    append_copy_field(out, context.snapshot_id);
+  } else if constexpr (f.kind == FieldKind::fetched_at) {
+    append_copy_field(out, context.fetched_at);
+  } else if constexpr (f.kind == FieldKind::image) {
+    // The parser stores an API null image as "".
+    if (coin.image.empty()) append_copy_null(out);
+    else append_copy_field(out, coin.image);
+  } else if constexpr (f.text != nullptr) {
+    append_copy_field(out, coin.*f.text);
+  } else if constexpr (f.kind == FieldKind::rank) {
+    if (coin.market_cap_rank) market::append_integer(out, *coin.market_cap_rank);
+    else append_copy_null(out);
+  } else {
+    const auto& value = market::optional_of<I>(coin);
+    if (value) append_copy_field(out, *value);
+    else append_copy_null(out);
+  }
 }
 
 } // namespace
 
-void append_coin_row(std::string& out, const market::CoinMarket& c, const RowContext& context) {
-  field(out, c.id);
-  field(out, context.vs_currency);
-  field(out, c.symbol);
-  field(out, c.name);
-  if (c.image.empty()) {
-    append_copy_null(out);
-    out += '\t';
-  } else {
-    field(out, c.image);
-  }
-  field(out, c.current_price);
-  field(out, c.market_cap);
-  if (c.market_cap_rank) {
-    char digits[24];
-    const char* end = std::to_chars(digits, digits + sizeof digits, *c.market_cap_rank).ptr; // 24 bytes always fit
-    out.append(digits, static_cast<std::size_t>(end - digits));
-    out += '\t';
-  } else {
-    append_copy_null(out);
-    out += '\t';
-  }
-  field(out, c.fully_diluted_valuation);
-  field(out, c.total_volume);
-  field(out, c.high_24h);
-  field(out, c.low_24h);
-  field(out, c.price_change_24h);
-  field(out, c.price_change_percentage_24h);
-  field(out, c.market_cap_change_24h);
-  field(out, c.market_cap_change_percentage_24h);
-  field(out, c.circulating_supply);
-  field(out, c.total_supply);
-  field(out, c.max_supply);
-  field(out, c.ath);
-  field(out, c.ath_change_percentage);
-  field(out, c.ath_date);
-  field(out, c.atl);
-  field(out, c.atl_change_percentage);
-  field(out, c.atl_date);
-  field(out, c.roi_times);
-  field(out, c.roi_currency);
-  field(out, c.roi_percentage);
-  field(out, c.last_updated);
-  for (const auto& pct : c.price_change_percentage_in_currency) field(out, pct);
-  field(out, context.snapshot_id);
-  append_copy_field(out, context.fetched_at);
-  out += '\n';
+void append_coin_row(std::string& out, const market::CoinMarket& coin, const RowContext& context) {
+  market::for_each_field([&](auto i) {
+    append_value<i>(out, coin, context);
+    out += i + 1 == market::kFieldCount ? '\n' : '\t';
+  });
 }
 
 } // namespace etl::db

@@ -3,7 +3,7 @@
 // Pure (no libpq): the load writes a whole page with a single COPY data call, instead of
 // libpqxx's stream_to building and escaping a std::string per field and per row, which cost
 // about a third of the daemon's CPU per tick (bench/RESULTS.md).
-#include "market/coin_market.hpp"
+#include "market/fields.hpp"
 
 #include <array>
 #include <string>
@@ -11,19 +11,13 @@
 
 namespace etl::db {
 
-// The COPY column order; append_coin_row() writes fields in exactly this order.
-inline constexpr std::array<const char*, 38> kCoinMarketColumns = {
-    "coin_id", "vs_currency", "symbol", "name", "image", "current_price", "market_cap",
-    "market_cap_rank", "fully_diluted_valuation", "total_volume", "high_24h", "low_24h",
-    "price_change_24h", "price_change_percentage_24h", "market_cap_change_24h",
-    "market_cap_change_percentage_24h", "circulating_supply", "total_supply", "max_supply", "ath",
-    "ath_change_percentage", "ath_date", "atl", "atl_change_percentage", "atl_date", "roi_times",
-    "roi_currency", "roi_percentage", "last_updated",
-    "price_change_percentage_1h_in_currency", "price_change_percentage_24h_in_currency",
-    "price_change_percentage_7d_in_currency", "price_change_percentage_14d_in_currency",
-    "price_change_percentage_30d_in_currency", "price_change_percentage_200d_in_currency",
-    "price_change_percentage_1y_in_currency", "snapshot_id", "fetched_at"};
-static_assert(market::kPriceChangeWindows.size() == 7, "kCoinMarketColumns lists seven windows");
+// The COPY column order, straight from the field table; append_coin_row() writes fields in
+// exactly this order. The names are string literals, so each view's data() is NUL-terminated.
+inline constexpr auto kCoinMarketColumns = [] {
+  std::array<const char*, market::kFieldCount> names{};
+  for (std::size_t i = 0; i < names.size(); ++i) names[i] = market::kCoinMarketFields[i].column.data();
+  return names;
+}();
 
 // "a, b, ..." for SQL.
 std::string coin_market_column_list();

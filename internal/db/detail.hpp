@@ -1,7 +1,7 @@
 #pragma once
 // Private to etl::db: the state shared by Database and SnapshotLoad, and the libpqxx-to-DbError
 // translation. Nothing outside internal/db includes this (it pulls in libpqxx).
-#include "common/secret.hpp"
+#include "core/secret.hpp"
 #include "db/database.hpp"
 
 #include <chrono>

@@ -17,7 +17,7 @@
 // raw/history/markets_top<N>_<vs>_<fetched>.json and the coins list
 // raw/history/coins_list_<fetched>.json. They are kept (no retention applies).
 #include "coingecko/api_caller.hpp"
-#include "common/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 #include "db/history_store.hpp"
 #include "history/chunk_plan.hpp"
 

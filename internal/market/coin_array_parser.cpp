@@ -1,11 +1,8 @@
 #include "market/coin_array_parser.hpp"
 
-#include "market/text_quote.hpp"
+#include "market/coin_builder.hpp"
 
-#include <charconv>
 #include <cstdint>
-#include <iterator>
-#include <optional>
 #include <utility>
 
 #include <rapidjson/memorystream.h>
@@ -21,99 +18,6 @@ namespace {
 constexpr unsigned kArrayFlags = rapidjson::kParseNumbersAsStringsFlag |
                                  rapidjson::kParseValidateEncodingFlag |
                                  rapidjson::kParseIterativeFlag;
-constexpr std::size_t kMaxQuotedValueBytes = 64;
-
-enum class JsonType { null, boolean, number, string, object, array };
-
-std::string_view type_name(JsonType type) noexcept {
-  switch (type) {
-  case JsonType::null:
-    return "null";
-  case JsonType::boolean:
-    return "boolean";
-  case JsonType::number:
-    return "number";
-  case JsonType::string:
-    return "string";
-  case JsonType::object:
-    return "object";
-  case JsonType::array:
-    return "array";
-  }
-  return "value";
-}
-
-enum class FieldKind : std::uint8_t { id, text, image, decimal, rank, date, last_updated, roi };
-
-struct FieldSpec {
-  std::string_view key;
-  FieldKind kind;
-  std::optional<std::string> CoinMarket::*optional = nullptr; // decimal and date fields
-  std::string CoinMarket::*text = nullptr;                    // id, symbol, name, image
-  int window = -1; // index into price_change_percentage_in_currency
-};
-
-using C = CoinMarket;
-// In the order CoinGecko sends them, so the lookup hint (next entry) almost always hits.
-constexpr FieldSpec kFields[] = {
-    {"id", FieldKind::id, nullptr, &C::id},
-    {"symbol", FieldKind::text, nullptr, &C::symbol},
-    {"name", FieldKind::text, nullptr, &C::name},
-    {"image", FieldKind::image, nullptr, &C::image},
-    {"current_price", FieldKind::decimal, &C::current_price},
-    {"market_cap", FieldKind::decimal, &C::market_cap},
-    {"market_cap_rank", FieldKind::rank},
-    {"fully_diluted_valuation", FieldKind::decimal, &C::fully_diluted_valuation},
-    {"total_volume", FieldKind::decimal, &C::total_volume},
-    {"high_24h", FieldKind::decimal, &C::high_24h},
-    {"low_24h", FieldKind::decimal, &C::low_24h},
-    {"price_change_24h", FieldKind::decimal, &C::price_change_24h},
-    {"price_change_percentage_24h", FieldKind::decimal, &C::price_change_percentage_24h},
-    {"market_cap_change_24h", FieldKind::decimal, &C::market_cap_change_24h},
-    {"market_cap_change_percentage_24h", FieldKind::decimal, &C::market_cap_change_percentage_24h},
-    {"circulating_supply", FieldKind::decimal, &C::circulating_supply},
-    {"total_supply", FieldKind::decimal, &C::total_supply},
-    {"max_supply", FieldKind::decimal, &C::max_supply},
-    {"ath", FieldKind::decimal, &C::ath},
-    {"ath_change_percentage", FieldKind::decimal, &C::ath_change_percentage},
-    {"ath_date", FieldKind::date, &C::ath_date},
-    {"atl", FieldKind::decimal, &C::atl},
-    {"atl_change_percentage", FieldKind::decimal, &C::atl_change_percentage},
-    {"atl_date", FieldKind::date, &C::atl_date},
-    {"roi", FieldKind::roi},
-    {"last_updated", FieldKind::last_updated},
-    {"price_change_percentage_1h_in_currency", FieldKind::decimal, nullptr, nullptr, 0},
-    {"price_change_percentage_24h_in_currency", FieldKind::decimal, nullptr, nullptr, 1},
-    {"price_change_percentage_7d_in_currency", FieldKind::decimal, nullptr, nullptr, 2},
-    {"price_change_percentage_14d_in_currency", FieldKind::decimal, nullptr, nullptr, 3},
-    {"price_change_percentage_30d_in_currency", FieldKind::decimal, nullptr, nullptr, 4},
-    {"price_change_percentage_200d_in_currency", FieldKind::decimal, nullptr, nullptr, 5},
-    {"price_change_percentage_1y_in_currency", FieldKind::decimal, nullptr, nullptr, 6},
-};
-constexpr std::size_t kFieldCount = std::size(kFields);
-static_assert(kFieldCount <= 64, "seen-key bitmask is 64 bits");
-
-constexpr bool windows_match_table() {
-  for (std::size_t w = 0; w < kPriceChangeWindows.size(); ++w) {
-    const std::string_view key = kFields[kFieldCount - kPriceChangeWindows.size() + w].key;
-    const std::string_view prefix = "price_change_percentage_";
-    const std::string_view suffix = "_in_currency";
-    if (key.substr(0, prefix.size()) != prefix ||
-        key.substr(prefix.size(), kPriceChangeWindows[w].size()) != kPriceChangeWindows[w] ||
-        key.substr(prefix.size() + kPriceChangeWindows[w].size()) != suffix) {
-      return false;
-    }
-  }
-  return true;
-}
-static_assert(windows_match_table(), "window keys must follow kPriceChangeWindows");
-
-enum class RoiField { times, currency, percentage };
-constexpr std::string_view kRoiKeys[] = {"times", "currency", "percentage"};
-
-bool is_integer_literal(std::string_view text) noexcept {
-  return text.find_first_of(".eE") == std::string_view::npos;
-}
 
 // The first kMaxRejectedIdBytes of a (valid UTF-8) id, cut at a character boundary, plus "...".
 std::string cut_id(std::string_view id) {
@@ -124,9 +28,22 @@ std::string cut_id(std::string_view id) {
   return std::string(id.substr(0, end)) + "...";
 }
 
-// SAX handler that builds CoinMarket values straight from the token stream. It never stops the
-// parse: a bad coin is remembered and the rest of its object is consumed, so the next element
-// starts cleanly.
+// Index of `key` in `keys`, trying `hint` (the entry after the last match) first; -1 if absent.
+template <typename Keys, typename KeyOf>
+int find_key(const Keys& keys, KeyOf key_of, std::size_t& hint, std::string_view key) noexcept {
+  if (hint < keys.size() && key_of(keys[hint]) == key) return static_cast<int>(hint++);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (key_of(keys[i]) == key) {
+      hint = i + 1;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// SAX handler that walks the array and hands each coin's values to a CoinBuilder. It never
+// stops the parse: a bad coin is remembered and the rest of its object is consumed, so the
+// next element starts cleanly.
 class CoinsHandler {
 public:
   explicit CoinsHandler(ParsedPage& page) : m_page(page) {}
@@ -153,15 +70,15 @@ public:
     if (m_skip_depth > 0) return true;
     const std::string_view key(str, len);
     if (m_state == State::coin_key) {
-      m_field = lookup_field(key);
-      if (m_field >= 0) mark_seen(m_seen, m_field, kFields[m_field].key);
+      m_field = find_key(
+          kApiKeys, [](const ApiKey& k) { return k.key; }, m_hint, key);
+      if (m_field >= 0) mark_seen(m_seen, m_field, kApiKeys[m_field].key);
       m_state = State::coin_value;
     } else if (m_state == State::roi_key) {
-      m_roi_field = -1;
-      for (int i = 0; i < static_cast<int>(std::size(kRoiKeys)); ++i) {
-        if (kRoiKeys[i] == key) m_roi_field = i;
-      }
-      if (m_roi_field >= 0) mark_seen(m_roi_seen, m_roi_field, roi_name(m_roi_field));
+      std::size_t no_hint = kRoiFields.size();
+      m_roi_field = find_key(
+          kRoiFields, [](std::size_t row) { return kCoinMarketFields[row].api_key; }, no_hint, key);
+      if (m_roi_field >= 0) mark_seen(m_roi_seen, m_roi_field, CoinBuilder::roi_name(m_roi_field));
       m_state = State::roi_value;
     }
     return true;
@@ -170,36 +87,10 @@ public:
 private:
   enum class State { top, array, coin_key, coin_value, roi_key, roi_value, done };
 
-  int lookup_field(std::string_view key) noexcept {
-    if (m_hint < kFieldCount && kFields[m_hint].key == key) return static_cast<int>(m_hint++);
-    for (std::size_t i = 0; i < kFieldCount; ++i) {
-      if (kFields[i].key == key) {
-        m_hint = i + 1;
-        return static_cast<int>(i);
-      }
-    }
-    return -1;
-  }
-
-  static std::string roi_name(int field) { return "roi." + std::string(kRoiKeys[field]); }
-
   void mark_seen(std::uint64_t& seen, int field, std::string_view name) {
     const std::uint64_t bit = std::uint64_t{1} << field;
-    if ((seen & bit) != 0) fail(name, "duplicate key");
+    if ((seen & bit) != 0) m_coin.fail(name, "duplicate key");
     seen |= bit;
-  }
-
-  // Keeps the first problem only: it is the one a reader of the log needs.
-  void fail(std::string_view field, std::string_view message) {
-    if (!m_reason.empty()) return;
-    m_reason.reserve(field.size() + message.size() + 2);
-    m_reason.append(field).append(": ").append(message);
-  }
-
-  void fail_type(std::string_view field, std::string_view expected, JsonType got) {
-    std::string message = "expected ";
-    message.append(expected).append(", got ").append(type_name(got));
-    fail(field, message);
   }
 
   void skip(State after) {
@@ -221,17 +112,15 @@ private:
   }
 
   void reject_element(JsonType type) {
-    if (m_index >= kMaxElementsPerPage) return reject_beyond_cap();
     std::string reason;
-    if (keeps_details())
+    if (m_index >= kMaxElementsPerPage) {
+      if (keeps_details()) {
+        reason =
+            "beyond the first " + std::to_string(kMaxElementsPerPage) + " elements of the page";
+      }
+    } else if (keeps_details()) {
       reason.append("element is not an object (got ").append(type_name(type)).append(")");
-    record_rejection("", std::move(reason));
-  }
-
-  void reject_beyond_cap() {
-    std::string reason;
-    if (keeps_details())
-      reason = "beyond the first " + std::to_string(kMaxElementsPerPage) + " elements of the page";
+    }
     record_rejection("", std::move(reason));
   }
 
@@ -246,10 +135,9 @@ private:
       break;
     case State::array:
       if (type == JsonType::object && m_index < kMaxElementsPerPage) {
-        m_coin = CoinMarket{};
+        m_coin.start();
         m_seen = 0;
         m_hint = 0;
-        m_reason.clear();
         m_state = State::coin_key;
       } else {
         reject_element(type);
@@ -257,20 +145,20 @@ private:
       }
       break;
     case State::coin_value:
-      if (m_field >= 0 && kFields[m_field].kind == FieldKind::roi && type == JsonType::object) {
+      if (m_field >= 0 && kApiKeys[m_field].roi && type == JsonType::object) {
         m_roi_seen = 0;
         m_state = State::roi_key;
       } else {
-        if (m_field >= 0) fail_type(kFields[m_field].key, expected_for(m_field), type);
+        if (m_field >= 0) {
+          m_coin.fail_type(kApiKeys[m_field].key, expected_for(kApiKeys[m_field]), type);
+        }
         skip(State::coin_key);
       }
       break;
     case State::roi_value:
       if (m_roi_field >= 0) {
-        fail_type(roi_name(m_roi_field),
-                  m_roi_field == static_cast<int>(RoiField::currency) ? "string or null"
-                                                                      : "number or null",
-                  type);
+        m_coin.fail_type(CoinBuilder::roi_name(m_roi_field),
+                         expected_for(kCoinMarketFields[kRoiFields[m_roi_field]].kind), type);
       }
       skip(State::roi_key);
       break;
@@ -309,11 +197,11 @@ private:
       reject_element(type);
       break;
     case State::coin_value:
-      if (m_field >= 0) apply_field(kFields[m_field], type, text);
+      if (m_field >= 0) m_coin.apply(kApiKeys[m_field], type, text);
       m_state = State::coin_key;
       break;
     case State::roi_value:
-      if (m_roi_field >= 0) apply_roi(static_cast<RoiField>(m_roi_field), type, text);
+      if (m_roi_field >= 0) m_coin.apply_roi(static_cast<std::size_t>(m_roi_field), type, text);
       m_state = State::roi_key;
       break;
     default:
@@ -323,164 +211,21 @@ private:
     return true;
   }
 
-  static std::string_view expected_for(int field) noexcept {
-    switch (kFields[field].kind) {
-    case FieldKind::id:
-      return "non-empty string";
-    case FieldKind::text:
-      return "string";
-    case FieldKind::image:
-      return "string or null";
-    case FieldKind::decimal:
-      return "number or null";
-    case FieldKind::rank:
-      return "integer or null";
-    case FieldKind::date:
-      return "ISO 8601 timestamp string or null";
-    case FieldKind::last_updated:
-      return "ISO 8601 timestamp string";
-    case FieldKind::roi:
-      return "object or null";
-    }
-    return "value";
-  }
-
-  // Escapes can produce text that PostgreSQL and JSON writers refuse even though the raw
-  // bytes were valid UTF-8: \u0000 (a NUL) and, since RapidJSON 1.1 does not check it, a lone
-  // low surrogate such as \ude80, which it encodes as ED B0..BF xx (ED A0..BF covers both halves).
-  bool accept_text(std::string_view field, std::string_view text) {
-    if (text.find('\0') != std::string_view::npos) {
-      fail(field, "string contains a NUL character");
-      return false;
-    }
-    for (std::size_t pos = text.find('\xED'); pos != std::string_view::npos;
-         pos = text.find('\xED', pos + 1)) {
-      if (pos + 1 < text.size() && static_cast<unsigned char>(text[pos + 1]) >= 0xA0) {
-        fail(field, "string contains an unpaired UTF-16 surrogate escape");
-        return false;
-      }
-    }
-    return true;
-  }
-
-  void accept_decimal(std::string_view field, std::string_view text, Decimal& target) {
-    if (!fits_postgres_numeric(text)) {
-      std::string message = "number out of PostgreSQL numeric range: ";
-      append_quoted(message, text, kMaxQuotedValueBytes);
-      return fail(field, message);
-    }
-    target.emplace(text);
-  }
-
-  void accept_date(std::string_view field, std::string_view text,
-                   std::optional<std::string>& target) {
-    if (!accept_text(field, text)) return;
-    if (!is_iso8601_timestamp(text)) {
-      std::string message = "not an ISO 8601 timestamp: ";
-      append_quoted(message, text, kMaxQuotedValueBytes);
-      fail(field, message);
-      return;
-    }
-    target.emplace(text);
-  }
-
-  void apply_field(const FieldSpec& spec, JsonType type, std::string_view text) {
-    const std::string_view name = spec.key;
-    switch (spec.kind) {
-    case FieldKind::id:
-    case FieldKind::text:
-      if (type != JsonType::string) return fail_type(name, expected_for(m_field), type);
-      if (spec.kind == FieldKind::id) return apply_id(text);
-      if (accept_text(name, text)) (m_coin.*spec.text).assign(text);
-      return;
-    case FieldKind::image:
-      if (type == JsonType::null) return m_coin.image.clear();
-      if (type != JsonType::string) return fail_type(name, "string or null", type);
-      if (accept_text(name, text)) m_coin.image.assign(text);
-      return;
-    case FieldKind::decimal: {
-      Decimal& target = spec.window >= 0 ? m_coin.price_change_percentage_in_currency[spec.window]
-                                         : m_coin.*spec.optional;
-      if (type == JsonType::null) return target.reset();
-      if (type != JsonType::number) return fail_type(name, "number or null", type);
-      accept_decimal(name, text, target);
-      return;
-    }
-    case FieldKind::rank:
-      return apply_rank(type, text);
-    case FieldKind::date:
-      if (type == JsonType::null) return (m_coin.*spec.optional).reset();
-      if (type != JsonType::string) return fail_type(name, expected_for(m_field), type);
-      return accept_date(name, text, m_coin.*spec.optional);
-    case FieldKind::last_updated: {
-      if (type != JsonType::string) return fail_type(name, expected_for(m_field), type);
-      std::optional<std::string> value;
-      accept_date(name, text, value);
-      if (value) m_coin.last_updated = std::move(*value);
-      return;
-    }
-    case FieldKind::roi:
-      if (type != JsonType::null) return fail_type(name, "object or null", type);
-      m_coin.roi_times.reset();
-      m_coin.roi_currency.reset();
-      m_coin.roi_percentage.reset();
-      return;
-    }
-  }
-
-  void apply_id(std::string_view text) {
-    if (text.empty()) return fail("id", "empty string");
-    if (!accept_text("id", text)) return;
-    if (text.size() > kMaxIdBytes) {
-      m_coin.id.assign(text); // so the rejection names the coin (record_rejection cuts it)
-      return fail("id", "longer than " + std::to_string(kMaxIdBytes) + " bytes (" +
-                            std::to_string(text.size()) + ")");
-    }
-    m_coin.id.assign(text);
-  }
-
-  void apply_rank(JsonType type, std::string_view text) {
-    constexpr std::string_view name = "market_cap_rank";
-    if (type == JsonType::null) return m_coin.market_cap_rank.reset();
-    if (type != JsonType::number) return fail_type(name, "integer or null", type);
-    if (!is_integer_literal(text)) return fail(name, "expected integer or null, got fraction");
-    // The column is PostgreSQL integer: a wider value would refuse the whole page.
-    std::int32_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size()) {
-      return fail(name, "integer out of range (PostgreSQL integer)");
-    }
-    m_coin.market_cap_rank = value;
-  }
-
-  void apply_roi(RoiField field, JsonType type, std::string_view text) {
-    const std::string name = roi_name(static_cast<int>(field));
-    if (field == RoiField::currency) {
-      if (type == JsonType::null) return m_coin.roi_currency.reset();
-      if (type != JsonType::string) return fail_type(name, "string or null", type);
-      if (accept_text(name, text)) m_coin.roi_currency.emplace(text);
-      return;
-    }
-    Decimal& target = field == RoiField::times ? m_coin.roi_times : m_coin.roi_percentage;
-    if (type == JsonType::null) return target.reset();
-    if (type != JsonType::number) return fail_type(name, "number or null", type);
-    accept_decimal(name, text, target);
-  }
-
   void finish_coin() {
-    static constexpr std::string_view kRequired[] = {"id", "symbol", "name", "last_updated"};
-    static constexpr int kRequiredIndex[] = {0, 1, 2, 25};
-    for (std::size_t i = 0; i < std::size(kRequired); ++i) {
-      if ((m_seen & (std::uint64_t{1} << kRequiredIndex[i])) == 0) {
-        fail(kRequired[i], "required field missing");
+    if ((m_seen & kRequiredKeys) != kRequiredKeys) {
+      for (std::size_t i = 0; i < kApiKeys.size(); ++i) {
+        const std::uint64_t bit = std::uint64_t{1} << i;
+        if ((kRequiredKeys & bit) != 0 && (m_seen & bit) == 0) {
+          m_coin.fail(kApiKeys[i].key, "required field missing");
+        }
       }
     }
-    if (m_reason.empty()) {
-      m_page.coins.push_back(std::move(m_coin));
+    if (m_coin.reason().empty()) {
+      m_page.coins.push_back(std::move(m_coin.coin()));
       ++m_index;
     } else {
-      record_rejection(std::move(m_coin.id), std::move(m_reason));
-      m_reason.clear();
+      record_rejection(std::move(m_coin.coin().id), std::move(m_coin.reason()));
+      m_coin.reason().clear();
     }
   }
 
@@ -489,15 +234,13 @@ private:
   State m_after_skip = State::array;
   std::size_t m_skip_depth = 0;
   std::size_t m_index = 0;
-  CoinMarket m_coin;
+  CoinBuilder m_coin;
   std::uint64_t m_seen = 0;
   std::uint64_t m_roi_seen = 0;
   std::size_t m_hint = 0;
   int m_field = -1;
   int m_roi_field = -1;
-  std::string m_reason;
 };
-static_assert(kFields[25].key == "last_updated", "finish_coin relies on this index");
 
 } // namespace
 

@@ -51,36 +51,4 @@ struct CoinMarket {
   std::array<Decimal, kPriceChangeWindows.size()> price_change_percentage_in_currency;
 };
 
-// Every numeric field of `coin` (all Decimal members), for checks that treat them alike.
-inline std::array<const Decimal*, 19 + kPriceChangeWindows.size()>
-decimal_fields(const CoinMarket& coin) {
-  const auto& w = coin.price_change_percentage_in_currency;
-  return {&coin.current_price,
-          &coin.market_cap,
-          &coin.fully_diluted_valuation,
-          &coin.total_volume,
-          &coin.high_24h,
-          &coin.low_24h,
-          &coin.price_change_24h,
-          &coin.price_change_percentage_24h,
-          &coin.market_cap_change_24h,
-          &coin.market_cap_change_percentage_24h,
-          &coin.circulating_supply,
-          &coin.total_supply,
-          &coin.max_supply,
-          &coin.ath,
-          &coin.ath_change_percentage,
-          &coin.atl,
-          &coin.atl_change_percentage,
-          &coin.roi_times,
-          &coin.roi_percentage,
-          &w[0],
-          &w[1],
-          &w[2],
-          &w[3],
-          &w[4],
-          &w[5],
-          &w[6]};
-}
-
 } // namespace etl::market

@@ -1,57 +1,39 @@
 #include "market/processed_json.hpp"
 
 #include "market/byte_scan.hpp"
+#include "market/fields.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <iterator>
+#include <array>
 
 namespace etl::market {
 namespace {
 
 constexpr std::string_view kNull = "null";
 
-// Keys with their separators baked in, so one append writes both.
-constexpr std::string_view kWindowKeys[] = {
-    R"(,"price_change_percentage_1h_in_currency":)",
-    R"(,"price_change_percentage_24h_in_currency":)",
-    R"(,"price_change_percentage_7d_in_currency":)",
-    R"(,"price_change_percentage_14d_in_currency":)",
-    R"(,"price_change_percentage_30d_in_currency":)",
-    R"(,"price_change_percentage_200d_in_currency":)",
-    R"(,"price_change_percentage_1y_in_currency":)",
-};
-static_assert(std::size(kWindowKeys) == kPriceChangeWindows.size());
-
-constexpr bool window_keys_match() {
-  for (std::size_t i = 0; i < kPriceChangeWindows.size(); ++i) {
-    constexpr std::string_view prefix = R"(,"price_change_percentage_)";
-    if (kWindowKeys[i].substr(prefix.size(), kPriceChangeWindows[i].size()) !=
-        kPriceChangeWindows[i]) {
-      return false;
-    }
-  }
-  return true;
+// Row I's key with its separator baked in (`{"coin_id":`, `,"symbol":`), so one append writes
+// both; built at compile time from the field table.
+template <std::size_t I> constexpr auto make_key() {
+  constexpr std::string_view name = kCoinMarketFields[I].column;
+  std::array<char, name.size() + 4> key{};
+  key[0] = I == 0 ? '{' : ',';
+  key[1] = '"';
+  for (std::size_t i = 0; i < name.size(); ++i)
+    key[i + 2] = name[i];
+  key[name.size() + 2] = '"';
+  key[name.size() + 3] = ':';
+  return key;
 }
-static_assert(window_keys_match(), "kWindowKeys must follow kPriceChangeWindows");
+template <std::size_t I> inline constexpr auto kKey = make_key<I>();
+static_assert(in_processed(kCoinMarketFields[0].kind), "the first key opens the record");
 
-// Everything except keys and values: the braces plus every key literal below.
-constexpr std::size_t kFixedBytes = 700;
-
-void append_decimal(std::string& out, std::string_view key, const Decimal& value) {
-  out.append(key);
-  out.append(value ? std::string_view(*value) : kNull);
-}
-
-void append_optional_string(std::string& out, std::string_view key,
-                            const std::optional<std::string>& value) {
-  out.append(key);
-  if (value) {
-    append_json_string(out, *value);
-  } else {
-    out.append(kNull);
-  }
-}
+// Everything except values: every key with its separator, and the closing brace.
+constexpr std::size_t kFixedBytes = [] {
+  std::size_t n = 1;
+  for (const Field& f : kCoinMarketFields)
+    n += in_processed(f.kind) ? f.column.size() + 4 : 0;
+  return n;
+}();
 
 std::size_t text_size(const std::optional<std::string>& value) {
   return value ? value->size() + 2 : kNull.size();
@@ -60,12 +42,50 @@ std::size_t text_size(const std::optional<std::string>& value) {
 // Reserving geometrically: an exact reserve per record would make appending N records
 // quadratic on standard libraries that honour the request literally.
 void reserve_for(std::string& out, const CoinMarket& coin, std::string_view vs_currency) {
-  std::size_t need = kFixedBytes + vs_currency.size() + coin.id.size() + coin.symbol.size() +
-                     coin.name.size() + coin.image.size() + coin.last_updated.size() + 32;
-  for (const Decimal* d : decimal_fields(coin)) need += text_size(*d);
-  for (const auto* text : {&coin.ath_date, &coin.atl_date, &coin.roi_currency}) need += text_size(*text);
+  std::size_t need = kFixedBytes + vs_currency.size() + 32;
+  for_each_field([&](auto i) {
+    constexpr Field f = kCoinMarketFields[i];
+    if constexpr (f.text != nullptr) {
+      need += (coin.*f.text).size() + 2;
+    } else if constexpr (f.optional != nullptr || f.window >= 0) {
+      need += text_size(optional_of<i>(coin));
+    }
+  });
   const std::size_t wanted = out.size() + need;
   if (wanted > out.capacity()) out.reserve(std::max(wanted, out.capacity() * 2));
+}
+
+// Row I's value: text as JSON strings, decimals as the JSON numbers received, absent as null.
+template <std::size_t I>
+void append_value(std::string& out, const CoinMarket& coin, std::string_view vs_currency) {
+  constexpr Field f = kCoinMarketFields[I];
+  if constexpr (f.kind == FieldKind::vs_currency) {
+    append_json_string(out, vs_currency);
+  } else if constexpr (f.kind == FieldKind::image) {
+    // The parser stores an API null image as "", so "" goes back out as null.
+    if (coin.image.empty()) {
+      out.append(kNull);
+    } else {
+      append_json_string(out, coin.image);
+    }
+  } else if constexpr (f.text != nullptr) {
+    append_json_string(out, coin.*f.text);
+  } else if constexpr (f.kind == FieldKind::rank) {
+    if (coin.market_cap_rank) {
+      append_integer(out, *coin.market_cap_rank);
+    } else {
+      out.append(kNull);
+    }
+  } else {
+    const std::optional<std::string>& value = optional_of<I>(coin);
+    if (!value) {
+      out.append(kNull);
+    } else if constexpr (sql_type(f.kind) == SqlType::numeric) {
+      out.append(*value);
+    } else {
+      append_json_string(out, *value);
+    }
+  }
 }
 
 } // namespace
@@ -115,57 +135,12 @@ void append_json_string(std::string& out, std::string_view text) {
 void append_processed_record(std::string& out, const CoinMarket& coin,
                              std::string_view vs_currency) {
   reserve_for(out, coin, vs_currency);
-  out.append(R"({"coin_id":)");
-  append_json_string(out, coin.id);
-  out.append(R"(,"vs_currency":)");
-  append_json_string(out, vs_currency);
-  out.append(R"(,"symbol":)");
-  append_json_string(out, coin.symbol);
-  out.append(R"(,"name":)");
-  append_json_string(out, coin.name);
-  // The parser stores an API null image as "", so "" goes back out as null.
-  out.append(R"(,"image":)");
-  if (coin.image.empty()) {
-    out.append(kNull);
-  } else {
-    append_json_string(out, coin.image);
-  }
-  append_decimal(out, R"(,"current_price":)", coin.current_price);
-  append_decimal(out, R"(,"market_cap":)", coin.market_cap);
-  out.append(R"(,"market_cap_rank":)");
-  if (coin.market_cap_rank) {
-    char digits[24];
-    const auto result = std::to_chars(std::begin(digits), std::end(digits), *coin.market_cap_rank);
-    out.append(digits, result.ptr);
-  } else {
-    out.append(kNull);
-  }
-  append_decimal(out, R"(,"fully_diluted_valuation":)", coin.fully_diluted_valuation);
-  append_decimal(out, R"(,"total_volume":)", coin.total_volume);
-  append_decimal(out, R"(,"high_24h":)", coin.high_24h);
-  append_decimal(out, R"(,"low_24h":)", coin.low_24h);
-  append_decimal(out, R"(,"price_change_24h":)", coin.price_change_24h);
-  append_decimal(out, R"(,"price_change_percentage_24h":)", coin.price_change_percentage_24h);
-  append_decimal(out, R"(,"market_cap_change_24h":)", coin.market_cap_change_24h);
-  append_decimal(out, R"(,"market_cap_change_percentage_24h":)",
-                 coin.market_cap_change_percentage_24h);
-  append_decimal(out, R"(,"circulating_supply":)", coin.circulating_supply);
-  append_decimal(out, R"(,"total_supply":)", coin.total_supply);
-  append_decimal(out, R"(,"max_supply":)", coin.max_supply);
-  append_decimal(out, R"(,"ath":)", coin.ath);
-  append_decimal(out, R"(,"ath_change_percentage":)", coin.ath_change_percentage);
-  append_optional_string(out, R"(,"ath_date":)", coin.ath_date);
-  append_decimal(out, R"(,"atl":)", coin.atl);
-  append_decimal(out, R"(,"atl_change_percentage":)", coin.atl_change_percentage);
-  append_optional_string(out, R"(,"atl_date":)", coin.atl_date);
-  append_decimal(out, R"(,"roi_times":)", coin.roi_times);
-  append_optional_string(out, R"(,"roi_currency":)", coin.roi_currency);
-  append_decimal(out, R"(,"roi_percentage":)", coin.roi_percentage);
-  out.append(R"(,"last_updated":)");
-  append_json_string(out, coin.last_updated);
-  for (std::size_t i = 0; i < kPriceChangeWindows.size(); ++i) {
-    append_decimal(out, kWindowKeys[i], coin.price_change_percentage_in_currency[i]);
-  }
+  for_each_field([&](auto i) {
+    if constexpr (in_processed(kCoinMarketFields[i].kind)) {
+      out.append(kKey<i>.data(), kKey<i>.size());
+      append_value<i>(out, coin, vs_currency);
+    }
+  });
   out += '}';
 }
 

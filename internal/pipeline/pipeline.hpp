@@ -4,7 +4,7 @@
 // PostgreSQL, one transaction per snapshot. Every stage reports outcome and duration to
 // Metrics and HealthState, and logs one line per snapshot.
 #include "coingecko/markets_client.hpp"
-#include "common/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 #include "db/database.hpp"
 #include "db/leader_lock.hpp"
 #include "db/partitions.hpp"

@@ -3,7 +3,7 @@
 // so two ticks never overlap. A tick that overruns makes the slots it covered "skipped"
 // (counted) rather than queued, so a slow CoinGecko or database never causes a burst.
 // Every wait ends at once when stop is requested.
-#include "common/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,8 @@
 #include "db/copy_text.hpp"
 #include "market/byte_scan.hpp"
 
+#include "support/split.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -19,14 +21,7 @@ std::string escaped(std::string_view v) {
   return out;
 }
 
-std::vector<std::string> split(const std::string& line, char sep) {
-  std::vector<std::string> out(1);
-  for (char ch : line) {
-    if (ch == sep) out.emplace_back();
-    else out.back() += ch;
-  }
-  return out;
-}
+using etl::testing::split;
 
 etl::market::CoinMarket sample() {
   etl::market::CoinMarket c;

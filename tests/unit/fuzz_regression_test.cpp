@@ -7,6 +7,7 @@
 #include "http/retry_policy.hpp"
 #include "config/config.hpp"
 #include "market/parse_markets.hpp"
+#include "market/fields.hpp"
 #include "market/processed_json.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "common/secret.hpp"
+#include "core/secret.hpp"
 
 namespace etl {
 

@@ -1,4 +1,4 @@
-#include "common/url_secrets.hpp"
+#include "core/url_secrets.hpp"
 
 #include <algorithm>
 #include <array>

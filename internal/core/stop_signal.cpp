@@ -1,4 +1,4 @@
-#include "common/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 
 namespace etl {
 
