@@ -9,6 +9,7 @@ packages=(
   libcpp-httplib-dev libspdlog-dev libfmt-dev catch2 libexpected-dev
   postgresql postgresql-client prometheus python3 procps
   libfaketime # tests/system/test_clock_ahead.py: a daemon whose wall clock is far ahead
+  clang-format clang-tidy # scripts/lint.sh: the format check and clang-tidy (both version 14)
 )
 if [[ "${WITH_FUZZ:-0}" == 1 ]]; then packages+=(clang libclang-rt-14-dev); fi
 

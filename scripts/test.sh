@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The README's two test commands, on a fresh Debian 12 machine, as root:
 #
-#   scripts/test.sh          the quick complete check (at most 10 minutes on 2 cores): suite core
-#   scripts/test.sh --full   everything CI runs (about 30 minutes on 2 cores): all five suites
+#   scripts/test.sh          the quick complete check (at most 10 minutes on 2 cores): suites core, lint
+#   scripts/test.sh --full   everything CI runs (about 30 minutes on 2 cores): all six suites
 #
 # Suites, in order (TEST_SUITES=a,b picks them explicitly and wins over --full):
 #   core        install deps, build, throwaway PostgreSQL 15, CTest: unit, integration, system
 #               (end to end, every fault, observability with a real Prometheus, leader
 #               failover), alert-rule tests; then the release preset (what users build)
 #               must build without a warning
+#   lint        clang-format check and clang-tidy over the whole tree (scripts/lint.sh)
 #   sanitizers  the same CTest suite built with ASan+UBSan and with TSan (scripts/test-sanitizers.sh)
 #   fuzz        libFuzzer on the markets, config and Retry-After parsers, FUZZ_SECONDS each (scripts/fuzz.sh)
 #   bench       bench/run.sh --smoke: the benchmark command still runs (not a timed test)
@@ -21,8 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build_dir=${BUILD_DIR:-build}
-all_suites=core,sanitizers,fuzz,bench,deploy
-default_suites=core
+all_suites=core,lint,sanitizers,fuzz,bench,deploy
+default_suites=core,lint
 for arg in "$@"; do
   case $arg in
     --full) default_suites=$all_suites ;;
@@ -62,6 +63,7 @@ release_build() {
   fi
   echo "test.sh: release preset: built build-release/coingecko-etl, no warnings"
 }
+lint() { BUILD_DIR=$build_dir bash scripts/lint.sh; }
 sanitizers() { bash scripts/test-sanitizers.sh; }
 fuzz() { FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash scripts/fuzz.sh; }
 bench() { BENCH_BUILD=$build_dir bash bench/run.sh --smoke; }
@@ -70,8 +72,8 @@ deploy() { bash scripts/test-deploy.sh; }
 IFS=, read -r -a selected <<<"$suites"
 for suite in "${selected[@]}"; do
   case $suite in
-    core | sanitizers | fuzz | bench | deploy) ;;
-    *) echo "test.sh: unknown suite '$suite' (core, sanitizers, fuzz, bench, deploy)" >&2; exit 2 ;;
+    core | lint | sanitizers | fuzz | bench | deploy) ;;
+    *) echo "test.sh: unknown suite '$suite' (core, lint, sanitizers, fuzz, bench, deploy)" >&2; exit 2 ;;
   esac
   echo "=== test.sh: suite $suite"
   start=$SECONDS

@@ -29,11 +29,11 @@ namespace etl::server {
 // bytes may follow).
 struct Exchange {
   std::string_view input;
-  bool last = false;         // the connection closes after this response (say Connection: close)
-  int fd = -1;               // for the peer's and the local address only: never read or written
-  std::size_t consumed = 0;  // set by the handler: bytes of `input` the request took
-  std::string output;        // set by the handler: the whole response
-  bool close = false;        // set by the handler: close the connection after the response
+  bool last = false;        // the connection closes after this response (say Connection: close)
+  int fd = -1;              // for the peer's and the local address only: never read or written
+  std::size_t consumed = 0; // set by the handler: bytes of `input` the request took
+  std::string output;       // set by the handler: the whole response
+  bool close = false;       // set by the handler: close the connection after the response
 };
 using ExchangeHandler = std::function<void(Exchange&)>;
 
@@ -56,7 +56,8 @@ struct LoopOptions {
 class ConnectionLoop {
 public:
   // Takes ownership of `listen_fd` (a bound, listening socket). Starts its threads at once.
-  ConnectionLoop(int listen_fd, LoopOptions options, ExchangeHandler handler, CloseObserver observer);
+  ConnectionLoop(int listen_fd, LoopOptions options, ExchangeHandler handler,
+                 CloseObserver observer);
   ~ConnectionLoop(); // stops
   ConnectionLoop(const ConnectionLoop&) = delete;
   ConnectionLoop& operator=(const ConnectionLoop&) = delete;

@@ -1,10 +1,10 @@
 #include "server/http_server.hpp"
 
 #include "server/connection_loop.hpp"
+#include "server/listener.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -12,12 +12,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace etl::server {
 namespace {
@@ -25,7 +20,6 @@ namespace {
 constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kAllow = "GET, HEAD";
 const char* const kPaths[] = {"/healthz", "/readyz", "/metrics", "/status"};
-constexpr int kListenBacklog = 128;
 constexpr std::size_t kMaxBodyBytes = 8 * 1024;
 
 void method_not_allowed(const httplib::Request&, httplib::Response& res) {
@@ -41,24 +35,6 @@ public:
     return process_request(stream, last, connection_closed, nullptr);
   }
 };
-
-void socket_address(int fd, bool peer, std::string& ip, int& port) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  auto* sa = reinterpret_cast<sockaddr*>(&addr);
-  if ((peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len)) != 0) return;
-  std::array<char, INET6_ADDRSTRLEN> text{};
-  if (addr.ss_family == AF_INET) {
-    const auto* in4 = reinterpret_cast<const sockaddr_in*>(&addr);
-    ::inet_ntop(AF_INET, &in4->sin_addr, text.data(), text.size());
-    port = ntohs(in4->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, text.data(), text.size());
-    port = ntohs(in6->sin6_port);
-  }
-  ip = text.data();
-}
 
 // One complete request in memory in, the response out: no network I/O, so a worker can never
 // wait on a client.
@@ -79,8 +55,12 @@ public:
     m_output.append(ptr, size);
     return static_cast<ssize_t>(size);
   }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override { socket_address(m_fd, true, ip, port); }
-  void get_local_ip_and_port(std::string& ip, int& port) const override { socket_address(m_fd, false, ip, port); }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    socket_address(m_fd, true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    socket_address(m_fd, false, ip, port);
+  }
   // httplib 0.11 only compares this with FD_SETSIZE (in builds without poll()): there is no
   // socket to select on here.
   socket_t socket() const override { return INVALID_SOCKET; }
@@ -100,7 +80,8 @@ bool ends_connection(std::string_view response) {
   if (response.size() < 12 || response.substr(0, 5) != "HTTP/") return true;
   const auto space = response.find(' ');
   int status = 0;
-  for (std::size_t i = space + 1; i < response.size() && i < space + 4; ++i) status = status * 10 + (response[i] - '0');
+  for (std::size_t i = space + 1; i < response.size() && i < space + 4; ++i)
+    status = status * 10 + (response[i] - '0');
   return status >= 400 && status != 404 && status != 405 && status != 503;
 }
 
@@ -111,47 +92,6 @@ const char* reason_name(CloseReason reason) {
   case CloseReason::too_large: return "too_large";
   }
   return "other";
-}
-
-// A bound, listening, non-blocking socket on host:port (port 0: any free port).
-tl::expected<std::pair<int, std::uint16_t>, std::string> listen_on(const std::string& host, std::uint16_t port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const auto service = std::to_string(port);
-  if (const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-    return tl::unexpected(std::string(::gai_strerror(rc)));
-  }
-  int err = EADDRNOTAVAIL;
-  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    // SO_REUSEADDR allows a quick restart over TIME_WAIT sockets; no SO_REUSEPORT, which would
-    // let a second daemon silently share the port.
-    const int yes = 1;
-    const int no = 0;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    if (ai->ai_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, kListenBacklog) == 0) {
-      sockaddr_storage bound{};
-      socklen_t len = sizeof bound;
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-      const auto bound_port = bound.ss_family == AF_INET6
-                                  ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
-                                  : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
-      ::freeaddrinfo(found);
-      return std::pair{fd, static_cast<std::uint16_t>(bound_port)};
-    }
-    err = errno;
-    ::close(fd);
-  }
-  ::freeaddrinfo(found);
-  return tl::unexpected(std::string(std::strerror(err)));
 }
 
 } // namespace
@@ -179,7 +119,8 @@ struct HttpServer::Impl {
   std::array<CloseLog, 3> close_log{}; // by CloseReason; touched on the loop's thread only
 
   Impl(ServerOptions opts, telemetry::HealthState& h, telemetry::Metrics& m)
-      : options(std::move(opts)), health(h), metrics(m), limit(effective_connection_limit(options.max_connections)) {
+      : options(std::move(opts)), health(h), metrics(m),
+        limit(effective_connection_limit(options.max_connections)) {
     configure();
   }
 
@@ -229,10 +170,11 @@ struct HttpServer::Impl {
     const auto now = std::chrono::steady_clock::now();
     if (log.last && now - *log.last < std::chrono::minutes(1)) return;
     const auto level = reason == CloseReason::deadline ? spdlog::level::info : spdlog::level::warn;
-    spdlog::log(level,
-                "observability server: {} connection(s) closed ({}) since the last report; it holds at most {} "
-                "connections, each request due within {} ms",
-                log.unreported, reason_name(reason), limit, options.request_deadline.count());
+    spdlog::log(
+        level,
+        "observability server: {} connection(s) closed ({}) since the last report; it holds at most {} "
+        "connections, each request due within {} ms",
+        log.unreported, reason_name(reason), limit, options.request_deadline.count());
     log.unreported = 0;
     log.last = now;
   }
@@ -279,9 +221,7 @@ HttpServer::HttpServer(ServerOptions options, telemetry::HealthState& health,
                        telemetry::Metrics& metrics)
     : m_impl(std::make_unique<Impl>(std::move(options), health, metrics)) {}
 
-HttpServer::~HttpServer() {
-  stop();
-}
+HttpServer::~HttpServer() { stop(); }
 
 tl::expected<std::uint16_t, std::string> HttpServer::start() {
   auto& impl = *m_impl;
@@ -312,9 +252,7 @@ void HttpServer::stop() {
   impl.loop.reset();
 }
 
-std::size_t HttpServer::connection_limit() const {
-  return m_impl->limit;
-}
+std::size_t HttpServer::connection_limit() const { return m_impl->limit; }
 
 std::size_t HttpServer::open_connections() const {
   return m_impl->loop ? m_impl->loop->open_connections() : 0;

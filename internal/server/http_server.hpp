@@ -45,8 +45,8 @@ public:
   // Binds and starts serving on a background thread. Error when the address cannot be bound.
   tl::expected<std::uint16_t, std::string> start(); // returns the bound port
   void stop();
-  [[nodiscard]] std::size_t connection_limit() const;  // the effective cap
-  [[nodiscard]] std::size_t open_connections() const;  // now (tests)
+  [[nodiscard]] std::size_t connection_limit() const; // the effective cap
+  [[nodiscard]] std::size_t open_connections() const; // now (tests)
 
 private:
   struct Impl;
