@@ -13,6 +13,7 @@
 #include "db/migrations.hpp"
 #include "history/backfill.hpp"
 #include "db/partitions.hpp"
+#include "pipeline/adapters.hpp"
 #include "pipeline/pipeline.hpp"
 #include "scheduler/scheduler.hpp"
 #include "server/http_server.hpp"
@@ -241,7 +242,6 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
       pipeline::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, cfg.poll_interval);
   options.calls_per_tick_budget = pacing.budget_per_tick;
   db::PartitionMaintainer partitions(cfg.conninfo());
-  options.partitions = &partitions;
   options.partition_policy.retention = cfg.coin_market_retention;
   options.partition_policy.raw_retention = cfg.coin_market_raw_retention;
   // Only the daemon elects: once/replay are explicit operator commands.
@@ -249,14 +249,16 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
   if (cli.command == config::Command::run && cfg.leader_election) {
     const std::string lock_name = config::leader_lock_name(cfg);
     leader_lock.emplace(cfg.conninfo(), lock_application_name(), db::leader_lock_key(lock_name));
-    options.leader_lock = &*leader_lock;
     spdlog::info("leader election among replicas named '{}' (advisory lock key {})", lock_name,
                  db::leader_lock_key(lock_name));
   } else {
     metrics.leader.Set(1);
   }
   log_pacing(pacing, cfg, metrics);
-  pipeline::Pipeline pipeline(options, client, *spool, database, metrics, health, stop);
+  pipeline::MarketsPageSource source(client);
+  pipeline::SpoolQueue queue(*spool);
+  pipeline::DatabaseStore store(database, leader_lock ? &*leader_lock : nullptr, &partitions);
+  pipeline::Pipeline pipeline(options, source, queue, store, metrics, health, stop);
 
   cmd::ShutdownPolicy policy{cfg.shutdown_timeout, [&health] { health.set_shutting_down(); }};
   const auto far_future = std::chrono::steady_clock::now() + std::chrono::hours(24 * 365);
