@@ -20,8 +20,11 @@ Pipeline::FetchOutcome Pipeline::fetch_snapshot(std::size_t currency, int first_
                                                 SteadyTime deadline) {
   const std::string& vs_currency = m_options.vs_currencies[currency];
   const std::string id = m_queue.new_snapshot_id(m_clock.wall_now(), vs_currency);
-  FetchState s{currency, {first_page, last_page, m_options.per_page}, id, ProcessedWriter(m_queue, id, vs_currency),
-               {}, false, false, false, std::nullopt};
+  FetchState s{currency,    {first_page, last_page, m_options.per_page},
+               id,          ProcessedWriter(m_queue, id, vs_currency),
+               {},          false,
+               false,       false,
+               std::nullopt};
 
   for (int page = first_page; page <= last_page && !m_stop.stop_requested(); ++page) {
     const auto fetch_start = m_clock.steady_now();
@@ -56,7 +59,8 @@ bool Pipeline::spool_page(FetchState& s, int page, std::string_view body) {
   }
   if (auto ok = m_queue.write_raw_page(s.id, page, body); !ok) {
     s.live.reset();
-    m_report.spool_failed(s.id, page, "cannot spool page (page dropped)", ok.error().message, seconds_since(start));
+    m_report.spool_failed(s.id, page, "cannot spool page (page dropped)", ok.error().message,
+                          seconds_since(start));
     return false;
   }
   m_report.page_spooled(seconds_since(start));

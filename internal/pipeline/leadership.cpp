@@ -11,8 +11,8 @@ bool Pipeline::refresh_leadership() {
   // rule for outages): no replica can take the lock from a database nobody reaches, and when
   // it returns, refresh() either re-takes the lock or finds the new leader and stands by. A
   // session that was merely terminated reconnects within refresh() and is decided there.
-  const bool provisional =
-      !status && status.error().kind == db::DbError::Kind::unavailable && m_was_leader.value_or(false);
+  const bool provisional = !status && status.error().kind == db::DbError::Kind::unavailable &&
+                           m_was_leader.value_or(false);
   if (provisional) leader = true;
   m_report.leader_refreshed(leader, status ? nullptr : &status.error(), provisional);
   if (!m_was_leader || *m_was_leader != leader) {

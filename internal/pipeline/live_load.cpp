@@ -20,11 +20,13 @@ std::optional<Pipeline::LiveLoad> Pipeline::begin_live_load(const std::string& s
   const auto start = m_clock.steady_now();
   auto load = m_store.begin_snapshot(meta);
   const double took = seconds_since(start);
-  if (!load || (*load)->id_taken_by_another_snapshot()) return std::nullopt; // the queue handles both
+  if (!load || (*load)->id_taken_by_another_snapshot())
+    return std::nullopt; // the queue handles both
   return LiveLoad{std::move(*load), snapshot_id, plan, took, 0, {}, 0};
 }
 
-bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed) {
+bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body,
+                             const market::ParsedPage& parsed) {
   const auto start = m_clock.steady_now();
   const auto rejected = static_cast<std::int64_t>(parsed.rejected_count);
   auto added = live.load->add_page(page, body, parsed.coins, rejected);
@@ -53,7 +55,8 @@ void Pipeline::commit_live_load(LiveLoad& live) {
     load_failed(live.snapshot_id, committed.error(), live.db_seconds, Route::live);
     return;
   }
-  record_load(live.snapshot_id, *committed, status, missing_error, live.db_seconds + seconds_since(start), "memory");
+  record_load(live.snapshot_id, *committed, status, missing_error,
+              live.db_seconds + seconds_since(start), "memory");
 }
 
 } // namespace etl::pipeline

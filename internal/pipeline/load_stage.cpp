@@ -35,14 +35,17 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
     return load_under_new_id(snapshot_id, meta);
   }
   auto added = add_queued_pages(snapshot_id, **load, pages, start);
-  if (!added && !added.error()) return LoadStatus::spool_error; // stays pending; the transaction rolls back
+  if (!added && !added.error())
+    return LoadStatus::spool_error; // stays pending; the transaction rolls back
   if (!added) return load_failed(snapshot_id, *added.error(), seconds_since(start), Route::spool);
 
   // A sweep interrupted between pages (a failed page, a signal, a crash) left fewer pages than
-  // it planned: the rows that arrived load, and the snapshot says it is partial and what is missing.
+  // it planned: the rows that arrived load, and the snapshot says it is partial and what is
+  // missing.
   const spool::SnapshotPlan plan = m_queue.plan(snapshot_id).value_or(spool::SnapshotPlan{});
   std::vector<int> present;
-  for (const auto& page : pages) present.push_back(page.page);
+  for (const auto& page : pages)
+    present.push_back(page.page);
   const auto missing = spool::missing_pages(plan, present, added->last_page_coins);
   const std::string missing_error = spool::missing_pages_error(plan, missing);
   std::string error = added->body_error;
@@ -56,7 +59,8 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
     load->reset();
     return load_under_new_id(snapshot_id, meta);
   }
-  if (!committed) return load_failed(snapshot_id, committed.error(), seconds_since(start), Route::spool);
+  if (!committed)
+    return load_failed(snapshot_id, committed.error(), seconds_since(start), Route::spool);
   return record_load(snapshot_id, *committed, status, missing_error, seconds_since(start), "spool");
 }
 
@@ -76,12 +80,15 @@ Pipeline::add_queued_pages(const std::string& snapshot_id, SnapshotTransaction& 
       ++out.bad_bodies;
       out.body_error = "page ";
       out.body_error.append(std::to_string(page.page)).append(": ");
-      out.body_error.append(market::to_string(parsed.error().kind)).append(": ").append(parsed.error().detail);
+      out.body_error.append(market::to_string(parsed.error().kind))
+          .append(": ")
+          .append(parsed.error().detail);
       continue;
     }
     out.rejected += static_cast<std::int64_t>(parsed->rejected_count);
     out.last_page_coins = parsed->received();
-    auto added = load.add_page(page.page, *body, parsed->coins, static_cast<std::int64_t>(parsed->rejected_count));
+    auto added = load.add_page(page.page, *body, parsed->coins,
+                               static_cast<std::int64_t>(parsed->rejected_count));
     if (!added) return tl::make_unexpected(std::optional<db::DbError>(added.error()));
     out.rejected += static_cast<std::int64_t>(added->rejected_rows.size());
     m_report.rows_refused(snapshot_id, page.page, *added);
@@ -91,31 +98,36 @@ Pipeline::add_queued_pages(const std::string& snapshot_id, SnapshotTransaction& 
 
 // Another poll (another process or DATA_DIR, same second) committed this id first. This is
 // different data, not a replay: give it a millisecond id from its own fetch time and load it.
-LoadStatus Pipeline::load_under_new_id(const std::string& snapshot_id, const db::SnapshotMeta& meta) {
-  const std::string renamed = spool::make_snapshot_id(meta.fetched_at, meta.vs_currency, /*with_millis=*/true);
+LoadStatus Pipeline::load_under_new_id(const std::string& snapshot_id,
+                                       const db::SnapshotMeta& meta) {
+  const std::string renamed =
+      spool::make_snapshot_id(meta.fetched_at, meta.vs_currency, /*with_millis=*/true);
   if (renamed == snapshot_id || m_queue.is_pending(renamed)) {
-    spdlog::error("snapshot {}: its id is taken by another snapshot and {} is too; left pending", snapshot_id,
-                  renamed);
+    spdlog::error("snapshot {}: its id is taken by another snapshot and {} is too; left pending",
+                  snapshot_id, renamed);
     return LoadStatus::spool_error;
   }
   if (auto ok = m_queue.rename_pending(snapshot_id, renamed); !ok) {
     spdlog::error("snapshot {}: cannot rename to {}: {}", snapshot_id, renamed, ok.error().message);
     return LoadStatus::spool_error;
   }
-  spdlog::warn("snapshot id {} was already used by another poll; loading this one as {}", snapshot_id, renamed);
+  spdlog::warn("snapshot id {} was already used by another poll; loading this one as {}",
+               snapshot_id, renamed);
   return load_snapshot(renamed);
 }
 
-LoadStatus Pipeline::load_failed(const std::string& snapshot_id, const db::DbError& e, double took, Route route) {
+LoadStatus Pipeline::load_failed(const std::string& snapshot_id, const db::DbError& e, double took,
+                                 Route route) {
   // A connection that died mid-COPY can surface as a plain libpq write error with no SQLSTATE
   // ("internal"); with the connection gone it is an outage, not a poison snapshot.
-  const bool outage =
-      e.kind == db::DbError::Kind::unavailable || (e.kind == db::DbError::Kind::internal && !m_store.connected());
+  const bool outage = e.kind == db::DbError::Kind::unavailable ||
+                      (e.kind == db::DbError::Kind::internal && !m_store.connected());
   // A live load reports outages and refusals as the queue would (its retry may then succeed
   // quietly, or back off); anything else is left for the queue to meet again and report once,
   // with the quarantine decision it owns.
   if (route == Route::live && !outage && e.kind != db::DbError::Kind::refused) {
-    spdlog::debug("snapshot {}: live load stopped ({}); left to the pending queue", snapshot_id, e.message);
+    spdlog::debug("snapshot {}: live load stopped ({}); left to the pending queue", snapshot_id,
+                  e.message);
     return LoadStatus::skipped;
   }
   m_report.load_failed(db::to_string(e.kind), took);
@@ -138,22 +150,24 @@ LoadStatus Pipeline::load_failed(const std::string& snapshot_id, const db::DbErr
   // It stays pending, readiness says why, and loads back off until an attempt succeeds.
   m_store.disconnect(); // the next attempt opens a new session (after a failover: the new primary)
   m_refused_streak = std::min(m_refused_streak + 1, 7);
-  m_load_not_before = m_clock.steady_now() + std::min(std::chrono::seconds(1LL << (m_refused_streak - 1)),
-                                                      std::chrono::seconds(60));
+  m_load_not_before =
+      m_clock.steady_now() +
+      std::min(std::chrono::seconds(1LL << (m_refused_streak - 1)), std::chrono::seconds(60));
   m_report.load_refused(snapshot_id, e, took, m_refused_streak);
   return LoadStatus::db_refused;
 }
 
 LoadStatus Pipeline::record_load(const std::string& snapshot_id, const db::LoadResult& committed,
-                                 std::string_view status, std::string_view missing_pages, double took,
-                                 std::string_view loaded_from) {
+                                 std::string_view status, std::string_view missing_pages,
+                                 double took, std::string_view loaded_from) {
   if (auto ok = m_queue.acknowledge(snapshot_id); !ok)
-    spdlog::error("snapshot {} loaded but its pending marker stays ({}); a replay will be a no-op", snapshot_id,
-                  ok.error().message);
+    spdlog::error("snapshot {} loaded but its pending marker stays ({}); a replay will be a no-op",
+                  snapshot_id, ok.error().message);
   if (m_refused_streak > 0) m_report.loads_accepted_again();
   m_refused_streak = 0;
   m_load_not_before.reset();
-  m_report.snapshot_loaded(snapshot_id, committed, status, missing_pages, took, loaded_from, m_clock.wall_now());
+  m_report.snapshot_loaded(snapshot_id, committed, status, missing_pages, took, loaded_from,
+                           m_clock.wall_now());
   return committed.already_loaded ? LoadStatus::already_loaded : LoadStatus::loaded;
 }
 
@@ -174,7 +188,8 @@ DrainSummary Pipeline::drain_pending(SteadyTime deadline, int min_loads) {
   }
   int attempts = 0;
   for (const auto& id : ids) {
-    if (m_stop.stop_requested() || (attempts >= min_loads && m_clock.steady_now() >= deadline)) break;
+    if (m_stop.stop_requested() || (attempts >= min_loads && m_clock.steady_now() >= deadline))
+      break;
     ++attempts;
     const LoadStatus status = load_snapshot(id);
     if (status == LoadStatus::db_unavailable || status == LoadStatus::db_refused) {

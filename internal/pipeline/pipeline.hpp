@@ -46,7 +46,15 @@ struct PipelineOptions {
 
 // What happened to one snapshot's load.
 // db_refused: the server refused the operation, not the data (read-only, privileges...).
-enum class LoadStatus { loaded, already_loaded, quarantined, db_unavailable, db_refused, spool_error, skipped };
+enum class LoadStatus {
+  loaded,
+  already_loaded,
+  quarantined,
+  db_unavailable,
+  db_refused,
+  spool_error,
+  skipped
+};
 
 class Pipeline {
 public:
@@ -73,19 +81,20 @@ private:
   struct FetchOutcome {
     std::string snapshot_id; // empty when nothing was received
     int pages_saved = 0;
-    bool complete = false;   // every wanted page arrived (or a short page ended the sweep)
+    bool complete = false; // every wanted page arrived (or a short page ended the sweep)
   };
   // Fetches pages [first_page, last_page] of one currency as one snapshot; stops early at a
   // short page (the end of the market), recorded in m_market_end for the rest of the sweep.
-  FetchOutcome fetch_snapshot(std::size_t currency, int first_page, int last_page, SteadyTime deadline);
+  FetchOutcome fetch_snapshot(std::size_t currency, int first_page, int last_page,
+                              SteadyTime deadline);
   struct FetchState; // one snapshot's fetch in progress (fetch_stage.cpp)
   // The body reaches the queue before anything else happens to it; false: the snapshot ends.
   bool spool_page(FetchState& state, int page, std::string_view body);
   // Parse, processed file, live load; false: a short page ended the market.
   bool transform_page(FetchState& state, int page, std::string_view body);
   // The fetched pages of one tick's plan, one snapshot per run of a currency's pages.
-  std::vector<FetchOutcome> fetch_plan(const TickPlan& plan, std::int64_t budget, SteadyTime deadline,
-                                       std::size_t& wanted);
+  std::vector<FetchOutcome> fetch_plan(const TickPlan& plan, std::int64_t budget,
+                                       SteadyTime deadline, std::size_t& wanted);
   // Leader election: true when this process may fetch now.
   bool refresh_leadership();
   void maintain_partitions();
@@ -95,19 +104,20 @@ private:
   // The one failure path of both load routes (the queue's and the live load). Quarantines on
   // the queue's route only: a live load leaves refused data to the queue, which owns that call.
   enum class Route { spool, live };
-  LoadStatus load_failed(const std::string& snapshot_id, const db::DbError& error, double took, Route route);
+  LoadStatus load_failed(const std::string& snapshot_id, const db::DbError& error, double took,
+                         Route route);
   // The success tail shared by both load routes: acknowledge, report (loaded_from: "memory" for
   // a live load, "spool" for the raw files on disk). `missing_pages`: the snapshot has fewer
   // pages than its sweep planned (status "partial").
-  LoadStatus record_load(const std::string& snapshot_id, const db::LoadResult& committed, std::string_view status,
-                         std::string_view missing_pages, double took, std::string_view loaded_from);
+  LoadStatus record_load(const std::string& snapshot_id, const db::LoadResult& committed,
+                         std::string_view status, std::string_view missing_pages, double took,
+                         std::string_view loaded_from);
   LoadStatus load_under_new_id(const std::string& snapshot_id, const db::SnapshotMeta& meta);
   struct QueuedPages; // what the raw pages of a queued snapshot added (load_stage.cpp)
   // Error: the database's, or nullopt when a raw page could not be read (reported here).
-  tl::expected<QueuedPages, std::optional<db::DbError>> add_queued_pages(const std::string& snapshot_id,
-                                                                         SnapshotTransaction& load,
-                                                                         const std::vector<spool::RawPageRef>& pages,
-                                                                         SteadyTime start);
+  tl::expected<QueuedPages, std::optional<db::DbError>>
+  add_queued_pages(const std::string& snapshot_id, SnapshotTransaction& load,
+                   const std::vector<spool::RawPageRef>& pages, SteadyTime start);
 
   // A fresh snapshot loaded while it is fetched: each page goes into the open transaction right
   // after it is spooled and parsed (one parse per page instead of two, and the commit follows
@@ -117,14 +127,16 @@ private:
   struct LiveLoad {
     std::unique_ptr<SnapshotTransaction> load;
     std::string snapshot_id;
-    spool::SnapshotPlan plan;   // what the sweep planned, as in the pending marker
-    double db_seconds = 0;      // time spent in the database, reported as the load stage
-    std::int64_t rejected = 0;  // coins rejected by the parser or PostgreSQL in the pages added
-    std::vector<int> pages;     // page numbers added
+    spool::SnapshotPlan plan;  // what the sweep planned, as in the pending marker
+    double db_seconds = 0;     // time spent in the database, reported as the load stage
+    std::int64_t rejected = 0; // coins rejected by the parser or PostgreSQL in the pages added
+    std::vector<int> pages;    // page numbers added
     std::size_t last_page_coins = 0; // coins (valid or rejected) in the last page added
   };
-  std::optional<LiveLoad> begin_live_load(const std::string& snapshot_id, const spool::SnapshotPlan& plan);
-  bool add_live_page(LiveLoad& live, int page, std::string_view body, const market::ParsedPage& parsed);
+  std::optional<LiveLoad> begin_live_load(const std::string& snapshot_id,
+                                          const spool::SnapshotPlan& plan);
+  bool add_live_page(LiveLoad& live, int page, std::string_view body,
+                     const market::ParsedPage& parsed);
   void commit_live_load(LiveLoad& live);
 
   PipelineOptions m_options;
@@ -138,7 +150,7 @@ private:
   spool::SnapshotAges m_spool_ages; // SPOOL_MAX_AGE / RETENTION ages a clock jump cannot inflate
   // Rolling sweep state (in memory: a restart begins a new sweep at page 1).
   std::size_t m_sweep_cursor = 0;
-  std::vector<int> m_market_end; // per currency: last page worth asking for in this sweep
+  std::vector<int> m_market_end;    // per currency: last page worth asking for in this sweep
   std::optional<bool> m_was_leader; // unknown before the first refresh
   std::optional<SteadyTime> m_partitions_next; // when maintenance is due (unset: now)
   // Loads refused by the server (not the data) back off: 1 s, 2 s, 4 s ... up to a minute

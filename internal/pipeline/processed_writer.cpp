@@ -30,7 +30,10 @@ bool ProcessedWriter::add_page(int page, const market::ParsedPage& parsed) {
 bool ProcessedWriter::commit() {
   if (!open()) return false;
   std::string tail = "\n],\"rejected\":[";
-  tail.append(m_rejected).append("],\"rejected_count\":").append(std::to_string(m_rejected_count)).append("}\n");
+  tail.append(m_rejected)
+      .append("],\"rejected_count\":")
+      .append(std::to_string(m_rejected_count))
+      .append("}\n");
   if (!write(tail)) return false;
   auto ok = m_file->commit();
   if (!ok) {

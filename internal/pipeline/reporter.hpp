@@ -37,7 +37,8 @@ struct DrainSummary {
 class Reporter {
 public:
   using SysTime = std::chrono::system_clock::time_point;
-  Reporter(telemetry::Metrics& metrics, telemetry::HealthState& health) : m_metrics(metrics), m_health(health) {}
+  Reporter(telemetry::Metrics& metrics, telemetry::HealthState& health)
+      : m_metrics(metrics), m_health(health) {}
 
   // The tick.
   void tick_started(SysTime now);
@@ -60,24 +61,27 @@ public:
   // The fetch stage, per page.
   void page_fetched(double took);
   // `stopping`: a cancelled fetch during shutdown is counted but not a problem.
-  void page_failed(const std::string& vs_currency, int page, const coingecko::FetchError& e, double took,
-                   bool stopping);
-  void spool_failed(const std::string& snapshot_id, int page, std::string_view what, const std::string& error,
-                    double took);
+  void page_failed(const std::string& vs_currency, int page, const coingecko::FetchError& e,
+                   double took, bool stopping);
+  void spool_failed(const std::string& snapshot_id, int page, std::string_view what,
+                    const std::string& error, double took);
   void page_spooled(double took);
-  void body_rejected(const std::string& snapshot_id, int page, const market::BodyError& e, double took);
-  void page_transformed(const std::string& snapshot_id, int page, const market::ParsedPage& parsed, double took);
+  void body_rejected(const std::string& snapshot_id, int page, const market::BodyError& e,
+                     double took);
+  void page_transformed(const std::string& snapshot_id, int page, const market::ParsedPage& parsed,
+                        double took);
 
   // The load stage.
   void load_failed(std::string_view kind, double took);
   void snapshot_quarantined(const std::string& snapshot_id, const db::DbError& e, double took);
   void load_unavailable(const std::string& snapshot_id, const db::DbError& e, double took);
   void load_refused(const std::string& snapshot_id, const db::DbError& e, double took, int attempt);
-  void load_read_failed(const std::string& snapshot_id, const std::filesystem::path& path, const std::string& error,
-                        double took);
+  void load_read_failed(const std::string& snapshot_id, const std::filesystem::path& path,
+                        const std::string& error, double took);
   void rows_refused(const std::string& snapshot_id, int page, const db::PageResult& result);
-  void snapshot_loaded(const std::string& snapshot_id, const db::LoadResult& committed, std::string_view status,
-                       std::string_view missing_pages, double took, std::string_view loaded_from, SysTime now);
+  void snapshot_loaded(const std::string& snapshot_id, const db::LoadResult& committed,
+                       std::string_view status, std::string_view missing_pages, double took,
+                       std::string_view loaded_from, SysTime now);
   void loads_accepted_again();
 
   // The spool.
@@ -88,7 +92,7 @@ public:
 private:
   telemetry::Metrics& m_metrics;
   telemetry::HealthState& m_health;
-  telemetry::TickReport m_tick; // the tick in progress, per stage; published for /status
+  telemetry::TickReport m_tick;     // the tick in progress, per stage; published for /status
   std::string m_last_fetch_problem; // persistent failures are logged once per streak
   std::string m_leader_problem;
   std::string m_refused_problem;

@@ -6,7 +6,8 @@ namespace etl::fakes {
 
 class FakeClock final : public Clock {
 public:
-  FakeClock() : m_wall(std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} + std::chrono::hours(14)) {}
+  FakeClock()
+      : m_wall(std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} + std::chrono::hours(14)) {}
   [[nodiscard]] WallTime wall_now() const override { return m_wall; }
   [[nodiscard]] SteadyTime steady_now() const override { return m_steady; }
   void advance(std::chrono::nanoseconds d) {

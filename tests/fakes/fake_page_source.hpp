@@ -18,11 +18,17 @@ class FakePageSource final : public pipeline::PageSource {
 public:
   explicit FakePageSource(int per_page) : m_per_page(per_page) {}
   tl::expected<coingecko::FetchedPage, coingecko::FetchError>
-  fetch_page(std::string_view vs_currency, int page, std::chrono::steady_clock::time_point deadline) override;
+  fetch_page(std::string_view vs_currency, int page,
+             std::chrono::steady_clock::time_point deadline) override;
 
-  void set_coins(const std::string& currency, int page, int coins) { m_coins[{currency, page}] = coins; }
-  void set_body(const std::string& currency, int page, std::string body) { m_bodies[{currency, page}] = std::move(body); }
-  void fail(const std::string& currency, int page, coingecko::FetchFailure failure, long status = 0) {
+  void set_coins(const std::string& currency, int page, int coins) {
+    m_coins[{currency, page}] = coins;
+  }
+  void set_body(const std::string& currency, int page, std::string body) {
+    m_bodies[{currency, page}] = std::move(body);
+  }
+  void fail(const std::string& currency, int page, coingecko::FetchFailure failure,
+            long status = 0) {
     m_failures[{currency, page}] = {failure, status};
   }
   void clear_failures() { m_failures.clear(); }

@@ -26,14 +26,16 @@ private:
 
 } // namespace
 
-std::string FakeSnapshotQueue::new_snapshot_id(spool::SysTime started, std::string_view vs_currency) const {
+std::string FakeSnapshotQueue::new_snapshot_id(spool::SysTime started,
+                                               std::string_view vs_currency) const {
   std::string id = spool::make_snapshot_id(started, vs_currency);
-  if (snapshots.contains(id)) id = spool::make_snapshot_id(started, vs_currency, /*with_millis=*/true);
+  if (snapshots.contains(id))
+    id = spool::make_snapshot_id(started, vs_currency, /*with_millis=*/true);
   return id;
 }
 
-tl::expected<void, spool::FileError> FakeSnapshotQueue::mark_pending(std::string_view snapshot_id,
-                                                                    const spool::SnapshotPlan& plan) {
+tl::expected<void, spool::FileError>
+FakeSnapshotQueue::mark_pending(std::string_view snapshot_id, const spool::SnapshotPlan& plan) {
   if (fail_writes) return write_error();
   auto& s = snapshots[std::string(snapshot_id)];
   s.plan = plan;
@@ -41,8 +43,8 @@ tl::expected<void, spool::FileError> FakeSnapshotQueue::mark_pending(std::string
   return {};
 }
 
-tl::expected<void, spool::FileError> FakeSnapshotQueue::write_raw_page(std::string_view snapshot_id, int page,
-                                                                      std::string_view body) {
+tl::expected<void, spool::FileError>
+FakeSnapshotQueue::write_raw_page(std::string_view snapshot_id, int page, std::string_view body) {
   if (fail_writes) return write_error();
   auto& s = snapshots[std::string(snapshot_id)];
   if (s.pages.empty()) s.first_page_time = m_clock.wall_now();
@@ -50,7 +52,8 @@ tl::expected<void, spool::FileError> FakeSnapshotQueue::write_raw_page(std::stri
   return {};
 }
 
-spool::SysTime FakeSnapshotQueue::first_page_time(std::string_view snapshot_id, spool::SysTime fallback) const {
+spool::SysTime FakeSnapshotQueue::first_page_time(std::string_view snapshot_id,
+                                                  spool::SysTime fallback) const {
   const auto it = snapshots.find(snapshot_id);
   return it == snapshots.end() || it->second.pages.empty() ? fallback : it->second.first_page_time;
 }
@@ -70,7 +73,8 @@ std::vector<spool::RawPageRef> FakeSnapshotQueue::raw_pages(std::string_view sna
   return out;
 }
 
-tl::expected<std::string, spool::FileError> FakeSnapshotQueue::read_raw_page(const spool::RawPageRef& page) const {
+tl::expected<std::string, spool::FileError>
+FakeSnapshotQueue::read_raw_page(const spool::RawPageRef& page) const {
   ++const_cast<FakeSnapshotQueue*>(this)->raw_reads;
   const std::string path = page.path.string();
   const auto it = snapshots.find(path.substr(0, path.rfind('/')));
@@ -85,7 +89,7 @@ tl::expected<void, spool::FileError> FakeSnapshotQueue::acknowledge(std::string_
 }
 
 tl::expected<void, spool::FileError> FakeSnapshotQueue::quarantine(std::string_view snapshot_id,
-                                                                  std::string_view reason) {
+                                                                   std::string_view reason) {
   auto& s = snapshots[std::string(snapshot_id)];
   s.pending = false;
   s.quarantine_reason = std::string(reason);
@@ -93,7 +97,7 @@ tl::expected<void, spool::FileError> FakeSnapshotQueue::quarantine(std::string_v
 }
 
 tl::expected<void, spool::FileError> FakeSnapshotQueue::rename_pending(std::string_view snapshot_id,
-                                                                      std::string_view new_id) {
+                                                                       std::string_view new_id) {
   auto node = snapshots.extract(std::string(snapshot_id));
   if (node.empty()) return tl::make_unexpected(spool::FileError{{}, 2, "fake: not pending"});
   node.key() = std::string(new_id);
@@ -123,12 +127,14 @@ spool::Backlog FakeSnapshotQueue::backlog() const {
   for (const auto& [id, s] : snapshots) {
     if (!s.pending) continue;
     ++out.snapshots;
-    for (const auto& [page, body] : s.pages) out.bytes += body.size();
+    for (const auto& [page, body] : s.pages)
+      out.bytes += body.size();
   }
   return out;
 }
 
-spool::MaintainOutcome FakeSnapshotQueue::maintain(const spool::SpoolLimits&, spool::SnapshotAges&, spool::SysTime,
+spool::MaintainOutcome FakeSnapshotQueue::maintain(const spool::SpoolLimits&, spool::SnapshotAges&,
+                                                   spool::SysTime,
                                                    spool::SnapshotAges::SteadyTime) {
   return {}; // bounds and retention are the real spool's own tests
 }

@@ -5,20 +5,24 @@ namespace {
 
 class FakeTransaction final : public pipeline::SnapshotTransaction {
 public:
-  FakeTransaction(FakeSnapshotStore& store, db::SnapshotMeta meta) : m_store(store), m_meta(std::move(meta)) {
+  FakeTransaction(FakeSnapshotStore& store, db::SnapshotMeta meta)
+      : m_store(store), m_meta(std::move(meta)) {
     m_snapshot.fetched_at = m_meta.fetched_at;
   }
-  tl::expected<db::PageResult, db::DbError> add_page(int page, std::string_view, std::span<const market::CoinMarket> coins,
+  tl::expected<db::PageResult, db::DbError> add_page(int page, std::string_view,
+                                                     std::span<const market::CoinMarket> coins,
                                                      std::int64_t) override {
     if (auto e = m_store.mood_error()) return tl::make_unexpected(*e);
     m_snapshot.pages.push_back(page);
     m_snapshot.coins += static_cast<std::int64_t>(coins.size());
     return db::PageResult{};
   }
-  tl::expected<db::LoadResult, db::DbError> commit(std::string_view status, std::string_view error) override {
+  tl::expected<db::LoadResult, db::DbError> commit(std::string_view status,
+                                                   std::string_view error) override {
     if (auto e = m_store.mood_error()) return tl::make_unexpected(*e);
     if (m_store.rejects_data && m_store.rejects_data(m_meta.snapshot_id))
-      return tl::make_unexpected(db::DbError{db::DbError::Kind::rejected, "22003", "numeric field overflow"});
+      return tl::make_unexpected(
+          db::DbError{db::DbError::Kind::rejected, "22003", "numeric field overflow"});
     db::LoadResult result;
     if (m_store.committed.contains(m_meta.snapshot_id)) {
       result.already_loaded = true;
@@ -45,12 +49,14 @@ private:
 
 std::optional<db::DbError> FakeSnapshotStore::mood_error() {
   switch (mood) {
-  case Mood::accepting: return std::nullopt;
+  case Mood::accepting:
+    return std::nullopt;
   case Mood::down:
     m_connected = false;
     return db::DbError{db::DbError::Kind::unavailable, "08006", "fake: connection refused"};
   case Mood::refusing:
-    return db::DbError{db::DbError::Kind::refused, "25006", "fake: cannot execute in a read-only transaction"};
+    return db::DbError{db::DbError::Kind::refused, "25006",
+                       "fake: cannot execute in a read-only transaction"};
   }
   return std::nullopt;
 }
@@ -61,7 +67,8 @@ tl::expected<void, db::DbError> FakeSnapshotStore::ensure_connected() {
   return {};
 }
 
-tl::expected<int, db::DbError> FakeSnapshotStore::migrate(const std::optional<std::filesystem::path>&) {
+tl::expected<int, db::DbError>
+FakeSnapshotStore::migrate(const std::optional<std::filesystem::path>&) {
   if (auto e = mood_error()) return tl::make_unexpected(*e);
   return 0;
 }
@@ -79,7 +86,8 @@ tl::expected<db::LeaderStatus, db::DbError> FakeSnapshotStore::refresh_leader() 
   return db::LeaderStatus{leader.value_or(true), 4242};
 }
 
-tl::expected<db::PartitionReport, db::DbError> FakeSnapshotStore::maintain_partitions(const db::PartitionPolicy&) {
+tl::expected<db::PartitionReport, db::DbError>
+FakeSnapshotStore::maintain_partitions(const db::PartitionPolicy&) {
   return db::PartitionReport{};
 }
 

@@ -25,13 +25,15 @@ public:
   tl::expected<void, db::DbError> ensure_connected() override;
   [[nodiscard]] bool connected() const noexcept override { return m_connected; }
   void disconnect() noexcept override { m_connected = false; }
-  tl::expected<int, db::DbError> migrate(const std::optional<std::filesystem::path>& migrations_dir) override;
+  tl::expected<int, db::DbError>
+  migrate(const std::optional<std::filesystem::path>& migrations_dir) override;
   tl::expected<std::unique_ptr<pipeline::SnapshotTransaction>, db::DbError>
   begin_snapshot(const db::SnapshotMeta& meta) override;
   [[nodiscard]] bool elects_leader() const noexcept override { return leader.has_value(); }
   tl::expected<db::LeaderStatus, db::DbError> refresh_leader() override;
   [[nodiscard]] bool maintains_partitions() const noexcept override { return false; }
-  tl::expected<db::PartitionReport, db::DbError> maintain_partitions(const db::PartitionPolicy& policy) override;
+  tl::expected<db::PartitionReport, db::DbError>
+  maintain_partitions(const db::PartitionPolicy& policy) override;
 
   // The error the current mood gives any operation; nullopt when accepting.
   [[nodiscard]] std::optional<db::DbError> mood_error();

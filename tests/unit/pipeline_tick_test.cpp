@@ -18,7 +18,8 @@ using Mood = fakes::FakeSnapshotStore::Mood;
 
 struct Harness {
   static constexpr int kPerPage = 5;
-  explicit Harness(int pages = 3, std::vector<std::string> currencies = {"usd"}, std::int64_t budget = 0) {
+  explicit Harness(int pages = 3, std::vector<std::string> currencies = {"usd"},
+                   std::int64_t budget = 0) {
     options.vs_currencies = std::move(currencies);
     options.per_page = kPerPage;
     options.pages = pages;
@@ -28,7 +29,8 @@ struct Harness {
   // A new process over the same queue and database (the sweep and the back-off start afresh).
   void restart() {
     pipeline.reset();
-    pipeline = std::make_unique<pipeline::Pipeline>(options, source, queue, store, metrics, health, *stop, clock);
+    pipeline = std::make_unique<pipeline::Pipeline>(options, source, queue, store, metrics, health,
+                                                    *stop, clock);
   }
   TickResult tick() {
     clock.advance(std::chrono::seconds(60)); // one poll interval: a new snapshot id per tick
@@ -64,14 +66,16 @@ TEST_CASE("tick: every page arrives and the snapshot loads whole", "[pipeline]")
   CHECK_FALSE(h.queue.snapshots.at(id).processed.empty());
 }
 
-TEST_CASE("tick: a failed page ends the snapshot, which loads partial; the next tick is whole", "[pipeline]") {
+TEST_CASE("tick: a failed page ends the snapshot, which loads partial; the next tick is whole",
+          "[pipeline]") {
   Harness h(3);
   h.source.fail("usd", 2, coingecko::FetchFailure::server_error, 503);
   REQUIRE(h.tick() == TickResult::partial);
   const auto first = h.store.commit_order.at(0);
   CHECK(h.store.committed.at(first).status == "partial");
   CHECK(h.committed_pages(first) == std::vector<int>{1});
-  CHECK(h.store.committed.at(first).error.find('2') != std::string::npos); // names the missing pages
+  CHECK(h.store.committed.at(first).error.find('2') !=
+        std::string::npos);          // names the missing pages
   CHECK(h.source.calls.size() == 2); // page 3 is not asked for after page 2 failed
 
   h.source.clear_failures();
@@ -89,7 +93,8 @@ TEST_CASE("tick: a short page is the end of the market", "[pipeline]") {
   CHECK(h.committed_pages(id) == std::vector<int>{1, 2});
 }
 
-TEST_CASE("tick: database down: snapshots stay pending and load oldest first when it returns", "[pipeline]") {
+TEST_CASE("tick: database down: snapshots stay pending and load oldest first when it returns",
+          "[pipeline]") {
   Harness h(2);
   h.store.mood = Mood::down;
   REQUIRE(h.tick() == TickResult::failed);
@@ -104,7 +109,8 @@ TEST_CASE("tick: database down: snapshots stay pending and load oldest first whe
   CHECK(h.store.commit_order.at(0) == queued.at(0));
   CHECK(h.store.commit_order.at(1) == queued.at(1));
   CHECK(h.queue.pending().empty());
-  for (const auto& id : h.store.commit_order) CHECK(h.committed_pages(id) == std::vector<int>{1, 2});
+  for (const auto& id : h.store.commit_order)
+    CHECK(h.committed_pages(id) == std::vector<int>{1, 2});
 }
 
 TEST_CASE("tick: a database that refuses loads is backed off, then retried", "[pipeline]") {
@@ -128,7 +134,8 @@ TEST_CASE("tick: a database that refuses loads is backed off, then retried", "[p
   CHECK(h.store.commit_order.size() == 1);
 }
 
-TEST_CASE("tick: data the database refuses is quarantined and does not block the queue", "[pipeline]") {
+TEST_CASE("tick: data the database refuses is quarantined and does not block the queue",
+          "[pipeline]") {
   Harness h(1);
   h.store.mood = Mood::down;
   REQUIRE(h.tick() == TickResult::failed); // the poison snapshot, queued
@@ -145,7 +152,8 @@ TEST_CASE("tick: data the database refuses is quarantined and does not block the
   CHECK(h.queue.pending().empty());
 }
 
-TEST_CASE("tick: a stop between pages spools the interrupted snapshot; the next start loads it", "[pipeline]") {
+TEST_CASE("tick: a stop between pages spools the interrupted snapshot; the next start loads it",
+          "[pipeline]") {
   Harness h(4);
   REQUIRE(h.pipeline->ensure_schema()); // a live load is open when the stop comes
   h.source.after_fetch = [&h](const std::string&, int page) {
@@ -167,7 +175,8 @@ TEST_CASE("tick: a stop between pages spools the interrupted snapshot; the next 
   CHECK(h.store.committed.at(queued.at(0)).status == "partial");
 }
 
-TEST_CASE("tick: a rolling sweep spreads the pages over ticks within the call budget", "[pipeline]") {
+TEST_CASE("tick: a rolling sweep spreads the pages over ticks within the call budget",
+          "[pipeline]") {
   Harness h(4, {"usd", "eur"}, /*budget=*/3);
   std::set<std::pair<std::string, int>> seen;
   for (int t = 0; t < 3; ++t) {
@@ -176,7 +185,8 @@ TEST_CASE("tick: a rolling sweep spreads the pages over ticks within the call bu
     const auto made = h.source.calls.size() - before;
     CHECK(made <= 3);
     CHECK(made >= 2);
-    for (auto i = before; i < h.source.calls.size(); ++i) CHECK(seen.insert(h.source.calls[i]).second);
+    for (auto i = before; i < h.source.calls.size(); ++i)
+      CHECK(seen.insert(h.source.calls[i]).second);
   }
   CHECK(seen.size() == 8); // every page of both currencies, each once
   const auto before = h.source.calls.size();
