@@ -1,4 +1,4 @@
-#include "signals.hpp"
+#include "app/signals.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,7 +19,7 @@
 
 #include <spdlog/spdlog.h>
 
-namespace etl::cmd {
+namespace etl::app {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -189,4 +189,4 @@ int ShutdownWatchdog::run(const std::function<int()>& work, StopSignal& stop, co
   return s.signalled_at && policy.signal_ends_successfully ? 0 : code;
 }
 
-} // namespace etl::cmd
+} // namespace etl::app

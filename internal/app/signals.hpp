@@ -7,7 +7,7 @@
 #include <functional>
 #include <memory>
 
-namespace etl::cmd {
+namespace etl::app {
 
 // Call first in main, before any thread exists, so every thread inherits the mask. SIGHUP is
 // blocked too and logged and ignored by the watchdog.
@@ -50,4 +50,4 @@ private:
   std::unique_ptr<State> m_state;
 };
 
-} // namespace etl::cmd
+} // namespace etl::app

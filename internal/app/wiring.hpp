@@ -1,0 +1,21 @@
+#pragma once
+// Settings -> each module's options. No decisions beyond the mapping (those are in policies.hpp).
+#include "app/app.hpp"
+#include "http/transport.hpp"
+#include "coingecko/markets_client.hpp"
+#include "config/config.hpp"
+#include "pipeline/pipeline.hpp"
+#include "server/http_server.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace etl::app {
+
+http::CurlOptions curl_options(const config::Config& cfg, const BuildStamp& build);
+coingecko::ClientOptions client_options(const config::Config& cfg);
+// HTTP attempts and waits -> the request, failure, wait and retry counters.
+coingecko::ClientObserver client_observer(telemetry::Metrics& metrics);
+pipeline::PipelineOptions pipeline_options(const config::Config& cfg,
+                                           const pacing::Pacing& pacing);
+server::ServerOptions server_options(const config::Config& cfg, const BuildStamp& build);
+
+} // namespace etl::app
