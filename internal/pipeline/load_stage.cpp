@@ -130,7 +130,9 @@ LoadStatus Pipeline::load_failed(const std::string& snapshot_id, const db::DbErr
                   e.message);
     return LoadStatus::skipped;
   }
-  m_report.load_failed(db::to_string(e.kind), took);
+  // An outage is counted as one whatever surfaced it: a backend killed mid-COPY can arrive as a
+  // libpq write error ("internal") rather than a broken connection.
+  m_report.load_failed(outage ? db::to_string(db::DbError::Kind::unavailable) : db::to_string(e.kind), took);
   if (e.kind == db::DbError::Kind::rejected) {
     // The database refused this snapshot's data: retrying cannot help, and it must not block
     // the snapshots queued behind it. Its files stay on disk under quarantine/ for a human.
