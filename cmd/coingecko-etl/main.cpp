@@ -1,6 +1,7 @@
 // Wiring only: parse the command line and configuration, build the objects in dependency order,
 // run the chosen command, and translate signals into a graceful stop. No logic lives here.
 #include "build_info.hpp"
+#include "history_fill.hpp"
 #include "signals.hpp"
 
 #include "coingecko/http_transport.hpp"
@@ -71,9 +72,10 @@ tl::expected<config::Environment, std::vector<std::string>> read_env_file(const 
   return config::parse_dotenv(*text);
 }
 
-coingecko::ClientObserver client_observer(telemetry::Metrics& metrics) {
+coingecko::ClientObserver client_observer(telemetry::Metrics& metrics, cmd::HistoryFill* fill = nullptr) {
   return coingecko::ClientObserver{
-      [&metrics](const coingecko::AttemptEvent& e) {
+      [&metrics, fill](const coingecko::AttemptEvent& e) {
+        if (fill) fill->count_sweep_attempt(); // the sweep's share of the tick's budget
         metrics.http_request(e.status).Increment();
         if (!e.failure_reason.empty()) metrics.http_failure(e.failure_reason).Increment();
       },
@@ -165,6 +167,11 @@ int run_backfill(const config::CommandLine& cli, const config::Config& cfg, cmd:
   options.data_dir = cfg.data_dir;
   options.ohlc = cli.backfill.ohlc;
   options.coins_list = cli.backfill.coins_list;
+  // One credit account with the poller: the up-front log line puts the plan beside its use.
+  if (cfg.monthly_credits) options.monthly_credits = *cfg.monthly_credits;
+  options.poller_calls_per_month =
+      pipeline::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, cfg.poll_interval)
+          .calls_per_month;
   // A person watching a terminal gets a progress bar on stderr; logs and pipes get log lines.
   if (::isatty(STDERR_FILENO) == 1) {
     winsize ws{};
@@ -180,8 +187,8 @@ int run_backfill(const config::CommandLine& cli, const config::Config& cfg, cmd:
         const auto sum = history::run_backfill(options, api, store, stop);
         spdlog::info("backfill summary: {} chunk(s) planned: {} done, {} provisional (open day, fetched again next "
                      "run), {} failed; {} part(s) skipped as already done; {} range(s) clamped to the plan's 365 "
-                     "days; {} row(s) added, {} corrected{}{}{}",
-                     sum.planned, sum.done, sum.provisional, sum.failed, sum.skipped_done, sum.clamped,
+                     "days; {} call(s) spent; {} row(s) added, {} corrected{}{}{}",
+                     sum.planned, sum.done, sum.provisional, sum.failed, sum.skipped_done, sum.clamped, sum.calls,
                      sum.rows_inserted, sum.rows_updated,
                      options.ohlc ? fmt::format("; {} candle(s) added, {} corrected", sum.candles_inserted,
                                                 sum.candles_updated)
@@ -219,6 +226,11 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
   StopSignal stop;
 
   coingecko::CurlTransport transport(curl_options(cfg));
+  const pipeline::Pacing pacing =
+      pipeline::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, cfg.poll_interval);
+  // HISTORY_COINS: history in the calls each tick's sweep leaves free (only `run` fills).
+  const auto history_fill =
+      cli.command == config::Command::run ? cmd::HistoryFill::create(cfg, pacing, curl_options(cfg), metrics) : nullptr;
   coingecko::ClientOptions client_options;
   client_options.markets_url = cfg.coingecko_url;
   client_options.plan = cfg.api_plan;
@@ -226,7 +238,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
   client_options.per_page = cfg.per_page;
   client_options.max_attempts = cfg.max_attempts;
   client_options.rate_limit_per_minute = cfg.rate_limit_per_minute;
-  coingecko::MarketsClient client(client_options, transport, stop, client_observer(metrics));
+  coingecko::MarketsClient client(client_options, transport, stop, client_observer(metrics, history_fill.get()));
 
   db::Database database(cfg.conninfo());
   pipeline::PipelineOptions options;
@@ -237,8 +249,6 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
   options.spool_max_bytes = cfg.spool_max_bytes;
   options.spool_max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.spool_max_age);
   options.retention = std::chrono::duration_cast<std::chrono::seconds>(cfg.retention);
-  const pipeline::Pacing pacing =
-      pipeline::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, cfg.poll_interval);
   options.calls_per_tick_budget = pacing.budget_per_tick;
   db::PartitionMaintainer partitions(cfg.conninfo());
   options.partitions = &partitions;
@@ -323,7 +333,10 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
         pipeline.ensure_schema(); // a database that is down now is retried every tick
         pipeline.maintain_spool();
         scheduler::SchedulerHooks hooks;
-        hooks.tick = [&](const scheduler::TickContext& t) { pipeline.tick(t.deadline); };
+        hooks.tick = [&](const scheduler::TickContext& t) {
+          pipeline.tick(t.deadline);
+          if (history_fill) history_fill->after_tick(t.deadline, !leader_lock || leader_lock->is_leader());
+        };
         hooks.skipped = [&](std::int64_t n) {
           metrics.ticks_skipped.Increment(static_cast<double>(n));
           metrics.tick("skipped").Increment(static_cast<double>(n));
@@ -331,6 +344,7 @@ int run_daemon(const config::CommandLine& cli, const config::Config& cfg, cmd::S
         };
         hooks.heartbeat = [&] { health.heartbeat(std::chrono::system_clock::now()); };
         scheduler::run_fixed_rate(cfg.poll_interval, stop, hooks);
+        if (history_fill) history_fill->stop();
         health.loop_stopped();
         if (leader_lock) {
           const bool was_leader = leader_lock->is_leader();

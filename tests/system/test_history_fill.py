@@ -1,0 +1,149 @@
+"""Issue 11, background fill: the `run` daemon with HISTORY_COINS keeps coin_history filled in the
+calls each tick's sweep leaves free.
+
+- HISTORY_COINS=bitcoin,ethereum HISTORY_DAYS=120: coin_history fills in the background and its
+  rows equal the fake's JSON (as test_backfill.py checks), backfill_chunks records every chunk,
+  and /metrics carries the history metrics (chunks by result, remaining, calls, the coverage
+  ledger, gaps) and passes promtool;
+- a restart requests no done chunk again (the fake's request log): only the open day's chunks;
+- the fill never delays a sweep: at a tight rate (2 calls per 1 s tick) every tick's markets page
+  goes out on schedule, as it does with the fill off, and each tick's calls (markets + history)
+  stay within the tick's budget; history still makes progress in the leftover.
+"""
+import datetime
+import signal
+
+import harness as h
+import test_backfill as tb
+
+DAY_MS = tb.DAY_MS
+
+
+def t_of(r):
+    return datetime.datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def markets_times(fake):
+    return [t_of(r) for r in fake.requests() if r["path"].endswith("/coins/markets")]
+
+
+def stored_chunks(db):
+    if db.scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'backfill_chunks'") != "1":
+        return []
+    return [c for c in tb.chunks(db) if c["status"] in ("done", "provisional")]
+
+
+def main():
+    tb.repeat_if_straddling_midnight(scenario)
+
+
+def fill_and_restart(fake):
+    db = h.Database("system_history_fill")
+    env = {"HISTORY_COINS": "bitcoin,ethereum", "HISTORY_DAYS": "120"}
+    d = h.Daemon(db, fake, extra_env=env).start()
+    try:
+        d.wait_ready(timeout=30)
+        h.wait_until(lambda: len(stored_chunks(db)) == 4, 60, "the background fill stores 4 chunks")
+        first = tb.chunks(db)
+        h.check(len(first) == 4 and all(c["status"] == ("done" if c["gran"] == "daily" else "provisional") for c in first),
+                f"one daily (done) and one hourly (provisional) chunk per coin ({[(c['coin'], c['gran'], c['status']) for c in first]})")
+        expected = set()
+        for c in first:
+            with open(f"{d.data_dir}/{c['raw']}", "rb") as f:
+                expected |= tb.expected_rows(f.read(), c)
+        h.check(tb.history_rows(db) == expected, f"coin_history equals the fake's JSON ({len(expected)} rows)")
+
+        def metrics_ready():
+            text = h.metrics_of(d)
+            return (h.metric_value(text, "coingecko_etl_backfill_chunks_total", 'result="stored"') == 2 and
+                    h.metric_value(text, "coingecko_etl_history_gap_days") == 0 and
+                    h.metric_value(text, "coingecko_etl_history_oldest_point_timestamp_seconds",
+                                   'granularity="daily",vs_currency="usd"') is not None)
+        h.wait_until(metrics_ready, 30, "history metrics: 2 chunks stored, 0 gap days, the coverage ledger")
+        text = h.metrics_of(d)
+        code, out = h.promtool_check(text)
+        h.check(code == 0, f"promtool check metrics passes with the history metrics ({out[:500]})")
+        h.check(h.metric_value(text, "coingecko_etl_backfill_chunks_total", 'result="provisional"') == 2,
+                "two provisional chunks counted")
+        h.check(h.metric_value(text, "coingecko_etl_history_calls_total") >= 4, "history calls counted")
+        h.check(h.metric_value(text, "coingecko_etl_backfill_chunks_remaining") == 0, "no chunk remaining")
+        oldest = h.metric_value(text, "coingecko_etl_history_oldest_point_timestamp_seconds",
+                                'granularity="daily",vs_currency="usd"')
+        newest = h.metric_value(text, "coingecko_etl_history_newest_point_timestamp_seconds",
+                                'granularity="hourly",vs_currency="usd"')
+        want_oldest = min(int(r[3]) for r in expected if r[2] == "daily") / 1000
+        want_newest = max(int(r[3]) for r in expected if r[2] == "hourly") / 1000
+        h.check(oldest == want_oldest and newest == want_newest,
+                f"coverage ledger: oldest daily {oldest} (want {want_oldest}), newest hourly {newest} (want {want_newest})")
+        d.signal(signal.SIGTERM)
+        h.check(d.wait_exit(30) == 0, "the daemon stops cleanly with the fill running")
+
+        # ---- restart: no done chunk requested again ----
+        done = {(c["coin"], c["rf"], c["rt"]) for c in first if c["status"] == "done"}
+        before = len(tb.history_requests(fake))
+        again = h.Daemon(db, fake, extra_env=env, workdir=d.workdir).start()
+        try:
+            h.wait_until(lambda: "history fill pass:" in again.output(), 60, "the restarted daemon's fill pass ends")
+            new = [tb.query_of(r) for r in tb.history_requests(fake)[before:]]
+            h.check(len(new) == 2 and not any((q[0], q[2], q[3]) in done for q in new),
+                    f"after a restart only the two open-day chunks are requested, no done chunk ({new})")
+            h.check(tb.history_rows(db) >= expected, "the restart keeps every row")
+        finally:
+            again.cleanup()
+    finally:
+        d.cleanup()
+
+
+def sweep_timing(fake, name, env, ticks):
+    """Runs a daemon at 2 calls per 1 s tick for `ticks` markets requests; returns the markets and
+    history request times and the daemon's skipped ticks."""
+    db = h.Database(name)
+    h.http_post(f"{fake.base}/__control/reset", "")
+    d = h.Daemon(db, fake, extra_env={"RATE_LIMIT_PER_MINUTE": "120", **env}).start()
+    try:
+        h.wait_until(lambda: len(markets_times(fake)) >= ticks, 10 + 3 * ticks, f"{ticks} ticks' markets requests")
+        skipped = h.metric(d, "coingecko_etl_ticks_skipped_total")
+        log = fake.requests()
+        return ([t_of(r) for r in log if r["path"].endswith("/coins/markets")],
+                [t_of(r) for r in log if r["path"].endswith("/market_chart/range")], skipped, db)
+    finally:
+        d.cleanup()
+
+
+def lateness(times):
+    """How far each markets request is behind a fixed 1 s grid anchored at the earliest one."""
+    base = min(t - i for i, t in enumerate(times))
+    return [t - i - base for i, t in enumerate(times)]
+
+
+def never_delays_sweep(fake):
+    ticks = 8
+    off_markets, off_history, off_skipped, _ = sweep_timing(fake, "system_history_off", {}, ticks)
+    on_markets, on_history, on_skipped, db = sweep_timing(
+        fake, "system_history_on", {"HISTORY_COINS": "bitcoin,ethereum", "HISTORY_DAYS": "120"}, ticks)
+    h.check(not off_history and on_history, f"history requests only with the fill on ({len(on_history)} with it)")
+    h.check(on_skipped == 0 and off_skipped == 0, f"no tick skipped (on {on_skipped}, off {off_skipped})")
+    on_late, off_late = max(lateness(on_markets[:ticks])), max(lateness(off_markets[:ticks]))
+    h.check(on_late <= off_late + h.scaled(0.4),
+            f"the sweep is as punctual with the fill on ({on_late:.3f} s late at worst) as off ({off_late:.3f} s)")
+    # Per tick (markets request to the next one): its sweep's call plus history, at most the budget 2.
+    m = on_markets[:ticks]
+    per_tick = [1 + sum(1 for t in on_history if a <= t < b) for a, b in zip(m, m[1:])]
+    h.check(max(per_tick) <= 2, f"each tick's calls stay within the budget of 2 ({per_tick})")
+    h.check(sum(per_tick) - (len(m) - 1) >= 2, f"history used the leftover calls ({per_tick})")
+    h.check(all(t >= m[0] for t in on_history), "no history call before the first tick's sweep")
+
+
+def scenario():
+    now = int(__import__("time").time())
+    fake = h.FakeCoinGecko(h.fixture(tb.FIXTURE), extra=("--now", str(now)))
+    try:
+        fill_and_restart(fake)
+        never_delays_sweep(fake)
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    h.run_test(main)
