@@ -45,11 +45,15 @@ std::unique_ptr<HistoryFill> HistoryFill::create(const config::Config& cfg, cons
                                             std::make_unique<telemetry::HistoryMetrics>(*metrics.registry()));
   fill->m_filler = std::make_unique<history::BackgroundFiller>(std::move(options), std::move(caller),
                                                                *fill->m_transport, cfg.conninfo(), fill->m_metrics.get());
-  fill->m_filler->start();
   return fill;
 }
 
 void HistoryFill::after_tick(std::chrono::steady_clock::time_point next_tick, bool leader) {
+  // Started after the first tick, which applied the migrations (backfill_chunks, coin_history).
+  if (!m_started) {
+    m_filler->start();
+    m_started = true;
+  }
   const std::int64_t used = m_sweep_calls.exchange(0, std::memory_order_relaxed);
   m_filler->offer(leader ? history::tick_quota(m_budget, used) : 0, next_tick);
 }

@@ -33,6 +33,7 @@ public:
 
 private:
   std::int64_t m_budget;
+  bool m_started = false; // scheduler thread only
   std::atomic<std::int64_t> m_sweep_calls{0};
   std::unique_ptr<coingecko::CurlTransport> m_transport;
   std::unique_ptr<telemetry::HistoryMetrics> m_metrics;

@@ -8,6 +8,7 @@ namespace etl::history {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kRetryAfterError{30'000};
 
 std::int64_t utc_day_now() {
   return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()).time_since_epoch().count();
@@ -145,7 +146,9 @@ void BackgroundFiller::loop() {
                    sum.fatal ? "; stopped on an error, retried next pass" : "");
       for (const auto& p : sum.problems) spdlog::warn("history fill: {}", p);
     }
-    m_stop.wait_for(m_options.replan_interval);
+    // A database that is down (or not migrated yet) is tried again sooner than a finished pass.
+    m_stop.wait_for(sum.fatal ? std::min<std::chrono::milliseconds>(m_options.replan_interval, kRetryAfterError)
+                              : m_options.replan_interval);
   }
 }
 

@@ -33,8 +33,8 @@ HistoryMetrics::HistoryMetrics(prometheus::Registry& registry)
                 .Help("CoinGecko calls spent on history (background fill), retries included")
                 .Register(registry)
                 .Add({})),
-      gap_days(plain_gauge(registry, "history_gap_days",
-                           "Completed UTC days within HISTORY_DAYS with no coin_history point, summed over the "
+      gap_days(plain_gauge(registry, "history_gaps",
+                           "Missing UTC days: completed days within HISTORY_DAYS with no coin_history point, summed over the "
                            "configured coins and currencies")),
       throttled(plain_gauge(registry, "history_credits_throttled",
                             "1 while the background fill waits because today's share of the monthly credits is spent")),

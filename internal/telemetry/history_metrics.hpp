@@ -23,7 +23,7 @@ public:
   prometheus::Counter& chunks(std::string_view result); // one of kChunkResults
   prometheus::Gauge& chunks_remaining;                  // coingecko_etl_backfill_chunks_remaining
   prometheus::Counter& calls;                           // coingecko_etl_history_calls_total
-  prometheus::Gauge& gap_days;                          // coingecko_etl_history_gap_days
+  prometheus::Gauge& gap_days;                          // coingecko_etl_history_gaps
   prometheus::Gauge& throttled;                         // coingecko_etl_history_credits_throttled (0/1)
   // Coverage per currency (configured, so bounded) and granularity (5m, hourly, daily).
   void set_coverage(const std::string& vs_currency, const std::string& granularity, double oldest_seconds,

@@ -57,7 +57,7 @@ def fill_and_restart(fake):
         def metrics_ready():
             text = h.metrics_of(d)
             return (h.metric_value(text, "coingecko_etl_backfill_chunks_total", 'result="stored"') == 2 and
-                    h.metric_value(text, "coingecko_etl_history_gap_days") == 0 and
+                    h.metric_value(text, "coingecko_etl_history_gaps") == 0 and
                     h.metric_value(text, "coingecko_etl_history_oldest_point_timestamp_seconds",
                                    'granularity="daily",vs_currency="usd"') is not None)
         h.wait_until(metrics_ready, 30, "history metrics: 2 chunks stored, 0 gap days, the coverage ledger")
