@@ -8,7 +8,10 @@ calls each tick's sweep leaves free.
 - a restart requests no done chunk again (the fake's request log): only the open day's chunks;
 - the fill never delays a sweep: at a tight rate (2 calls per 1 s tick) every tick's markets page
   goes out on schedule, as it does with the fill off, and each tick's calls (markets + history)
-  stay within the tick's budget; history still makes progress in the leftover.
+  stay within the tick's budget; history still makes progress in the leftover;
+- COINGECKO_MONTHLY_CREDITS leaving 2 calls a day: the fill makes exactly 2, says so in one log
+  line and sets coingecko_etl_history_credits_throttled; the backfill command logs the share of
+  the month's credits its plan spends.
 """
 import datetime
 import signal
@@ -135,12 +138,40 @@ def never_delays_sweep(fake):
     h.check(all(t >= m[0] for t in on_history), "no history call before the first tick's sweep")
 
 
+def credits(fake):
+    """The monthly credits bound history per UTC day; the backfill command states its share."""
+    h.http_post(f"{fake.base}/__control/reset", "")
+    db = h.Database("system_history_credits")
+    # The poller at 60 calls a minute (1 s ticks) uses 2,592,000 a 30-day month: 60 more
+    # credits leave 2 history calls a day.
+    env = {"HISTORY_COINS": "bitcoin,ethereum", "HISTORY_DAYS": "120", "COINGECKO_MONTHLY_CREDITS": "2592060"}
+    d = h.Daemon(db, fake, extra_env=env).start()
+    try:
+        h.wait_until(lambda: h.metric(d, "coingecko_etl_history_credits_throttled") == 1, 30,
+                     "the fill is throttled by the day's credits")
+        h.check("history fill throttled" in d.output() and "2 per UTC day" in d.output(),
+                "one log line says the fill is throttled by the credits")
+        n = len(tb.history_requests(fake))
+        h.check(n == 2 and h.metric(d, "coingecko_etl_history_calls_total") == 2,
+                f"exactly the day's 2 credits spent on history ({n} requests)")
+    finally:
+        d.cleanup()
+    run = tb.Backfill(h.Database("system_history_credits_cmd"), fake, ["--coins", "bitcoin", "--days", "30"],
+                      extra_env={"COINGECKO_API_KEY": "CG-credit-test-key"})
+    code = run.run_to_exit(timeout=120)
+    out = run.output()
+    h.check(code == 0 and "credits: this plan spends up to 1 call(s), 0.0% of the month's 10000 credits" in out
+            and "the poller uses up to" in out and "1 call(s) spent" in out,
+            f"the backfill command logs its plan's share of the demo plan's credits ({out[-1500:]})")
+
+
 def scenario():
     now = int(__import__("time").time())
     fake = h.FakeCoinGecko(h.fixture(tb.FIXTURE), extra=("--now", str(now)))
     try:
         fill_and_restart(fake)
         never_delays_sweep(fake)
+        credits(fake)
     finally:
         fake.stop()
 
