@@ -47,7 +47,11 @@ def fill_and_restart(fake):
     d = h.Daemon(db, fake, extra_env=env).start()
     try:
         d.wait_ready(timeout=30)
-        h.wait_until(lambda: len(stored_chunks(db)) == 4, 60, "the background fill stores 4 chunks")
+        try:
+            h.wait_until(lambda: len(stored_chunks(db)) == 4, 60, "the background fill stores 4 chunks")
+        except SystemExit:
+            print(d.output()[-4000:])
+            raise
         first = tb.chunks(db)
         h.check(len(first) == 4 and all(c["status"] == ("done" if c["gran"] == "daily" else "provisional") for c in first),
                 f"one daily (done) and one hourly (provisional) chunk per coin ({[(c['coin'], c['gran'], c['status']) for c in first]})")
