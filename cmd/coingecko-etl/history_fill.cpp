@@ -7,18 +7,24 @@
 
 namespace etl::cmd {
 
-HistoryFill::HistoryFill(std::int64_t budget_per_tick, std::unique_ptr<coingecko::CurlTransport> transport,
+HistoryFill::HistoryFill(std::int64_t budget_per_tick,
+                         std::unique_ptr<coingecko::CurlTransport> transport,
                          std::unique_ptr<telemetry::HistoryMetrics> metrics)
     : m_budget(budget_per_tick), m_transport(std::move(transport)), m_metrics(std::move(metrics)) {}
 
-std::unique_ptr<HistoryFill> HistoryFill::create(const config::Config& cfg, const pipeline::Pacing& pacing,
-                                                 const coingecko::CurlOptions& curl, telemetry::Metrics& metrics) {
+std::unique_ptr<HistoryFill> HistoryFill::create(const config::Config& cfg,
+                                                 const pipeline::Pacing& pacing,
+                                                 const coingecko::CurlOptions& curl,
+                                                 telemetry::Metrics& metrics) {
   if (cfg.history_coins.empty()) return nullptr;
   std::string problem;
   const auto selection = config::parse_coin_selection(cfg.history_coins, problem);
   if (!selection || cfg.coingecko_api_base.empty()) {
-    if (selection) spdlog::error("history fill off: COINGECKO_URL does not end in /coins/markets: set COINGECKO_API_BASE");
-    else spdlog::error("history fill off: HISTORY_COINS: {}", problem);
+    if (selection)
+      spdlog::error(
+          "history fill off: COINGECKO_URL does not end in /coins/markets: set COINGECKO_API_BASE");
+    else
+      spdlog::error("history fill off: HISTORY_COINS: {}", problem);
     return nullptr;
   }
   history::FillerOptions options;
@@ -41,10 +47,12 @@ std::unique_ptr<HistoryFill> HistoryFill::create(const config::Config& cfg, cons
   caller.rate_limit_per_minute = cfg.rate_limit_per_minute;
   caller.url_secrets = url_secret_values(cfg.coingecko_url);
 
-  auto fill = std::make_unique<HistoryFill>(pacing.budget_per_tick, std::make_unique<coingecko::CurlTransport>(curl),
-                                            std::make_unique<telemetry::HistoryMetrics>(*metrics.registry()));
-  fill->m_filler = std::make_unique<history::BackgroundFiller>(std::move(options), std::move(caller),
-                                                               *fill->m_transport, cfg.conninfo(), fill->m_metrics.get());
+  auto fill = std::make_unique<HistoryFill>(
+      pacing.budget_per_tick, std::make_unique<coingecko::CurlTransport>(curl),
+      std::make_unique<telemetry::HistoryMetrics>(*metrics.registry()));
+  fill->m_filler = std::make_unique<history::BackgroundFiller>(
+      std::move(options), std::move(caller), *fill->m_transport, cfg.conninfo(),
+      fill->m_metrics.get());
   return fill;
 }
 

@@ -18,8 +18,10 @@ namespace etl::cmd {
 class HistoryFill {
 public:
   // nullptr when HISTORY_COINS is empty (the default) or the API root is unknown (logged).
-  static std::unique_ptr<HistoryFill> create(const config::Config& cfg, const pipeline::Pacing& pacing,
-                                             const coingecko::CurlOptions& curl, telemetry::Metrics& metrics);
+  static std::unique_ptr<HistoryFill> create(const config::Config& cfg,
+                                             const pipeline::Pacing& pacing,
+                                             const coingecko::CurlOptions& curl,
+                                             telemetry::Metrics& metrics);
 
   // Counts one sweep HTTP attempt (the markets client's observer, scheduler thread).
   void count_sweep_attempt() noexcept { m_sweep_calls.fetch_add(1, std::memory_order_relaxed); }

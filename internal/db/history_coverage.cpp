@@ -30,20 +30,22 @@ tl::expected<std::vector<CoverageRow>, DbError> HistoryStore::coverage() {
   std::vector<CoverageRow> out;
   try {
     pqxx::read_transaction tx{*s.conn};
-    const pqxx::result rows =
-        tx.exec("SELECT vs_currency, granularity, extract(epoch FROM min(ts))::float8, extract(epoch FROM max(ts))::float8 "
-                "FROM coin_history GROUP BY 1, 2 ORDER BY 1, 2");
+    const pqxx::result rows = tx.exec("SELECT vs_currency, granularity, extract(epoch FROM "
+                                      "min(ts))::float8, extract(epoch FROM max(ts))::float8 "
+                                      "FROM coin_history GROUP BY 1, 2 ORDER BY 1, 2");
     for (const auto& row : rows)
-      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<double>(), row[3].as<double>()});
+      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<double>(),
+                     row[3].as<double>()});
   } catch (...) {
     return tl::unexpected(s.fail("read the coverage of coin_history"));
   }
   return out;
 }
 
-tl::expected<std::int64_t, DbError> HistoryStore::gap_days(const std::vector<std::string>& coins,
-                                                           const std::vector<std::string>& vs_currencies,
-                                                           history::TimePoint from_day, history::TimePoint to_day) {
+tl::expected<std::int64_t, DbError>
+HistoryStore::gap_days(const std::vector<std::string>& coins,
+                       const std::vector<std::string>& vs_currencies, history::TimePoint from_day,
+                       history::TimePoint to_day) {
   if (coins.empty() || vs_currencies.empty() || to_day <= from_day) return 0;
   if (auto ok = ensure_connected(); !ok) return tl::unexpected(ok.error());
   Impl& s = *m_impl;
@@ -52,8 +54,10 @@ tl::expected<std::int64_t, DbError> HistoryStore::gap_days(const std::vector<std
     // One index range probe per expected day (the key leads with coin, currency).
     const pqxx::row row = tx.exec_params1(
         "SELECT count(*) FROM unnest($1::text[]) AS c(coin) CROSS JOIN unnest($2::text[]) AS v(vs) "
-        "CROSS JOIN generate_series($3::timestamptz, $4::timestamptz - interval '1 day', interval '1 day') AS d(day) "
-        "WHERE NOT EXISTS (SELECT 1 FROM coin_history h WHERE h.coin_id = c.coin AND h.vs_currency = v.vs "
+        "CROSS JOIN generate_series($3::timestamptz, $4::timestamptz - interval '1 day', interval "
+        "'1 day') AS d(day) "
+        "WHERE NOT EXISTS (SELECT 1 FROM coin_history h WHERE h.coin_id = c.coin AND h.vs_currency "
+        "= v.vs "
         "AND h.ts >= d.day AND h.ts < d.day + interval '1 day')",
         text_array(coins), text_array(vs_currencies), detail::to_timestamptz_text(from_day),
         detail::to_timestamptz_text(to_day));

@@ -11,7 +11,9 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kRetryAfterError{30'000};
 
 std::int64_t utc_day_now() {
-  return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()).time_since_epoch().count();
+  return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())
+      .time_since_epoch()
+      .count();
 }
 
 coingecko::CallerOptions one_attempt(coingecko::CallerOptions caller) {
@@ -27,22 +29,28 @@ BackgroundFiller::BackgroundFiller(FillerOptions options, coingecko::CallerOptio
                                    telemetry::HistoryMetrics* metrics)
     : m_options(std::move(options)), m_api(one_attempt(std::move(caller)), transport, m_stop),
       m_store(std::move(conninfo), "coingecko-etl history fill"), m_metrics(metrics),
-      m_credits(daily_history_allowance(m_options.monthly_credits, m_options.poller_calls_per_month)) {
+      m_credits(
+          daily_history_allowance(m_options.monthly_credits, m_options.poller_calls_per_month)) {
   m_options.backfill.quiet = true;
   m_options.backfill.before_call = [this] { return permit(); };
   m_options.backfill.on_progress = [this](const BackfillSummary& s) { on_progress(s); };
 }
 
-BackgroundFiller::~BackgroundFiller() { stop(); }
+BackgroundFiller::~BackgroundFiller() {
+  stop();
+}
 
 void BackgroundFiller::start() {
   if (m_thread.joinable()) return;
   const auto allowance = m_credits.allowance();
   const auto& b = m_options.backfill;
-  spdlog::info("history fill: {} {} x {} currency(ies), {} day(s), in the calls each tick's sweep leaves free{}",
-               b.top ? "top" : "coins", b.top ? *b.top : static_cast<int>(b.coins.size()), b.vs_currencies.size(), b.days,
-               allowance ? fmt::format(", at most {} per UTC day (the monthly credits' share)", *allowance)
-                         : std::string());
+  spdlog::info(
+      "history fill: {} {} x {} currency(ies), {} day(s), in the calls each tick's sweep leaves "
+      "free{}",
+      b.top ? "top" : "coins", b.top ? *b.top : static_cast<int>(b.coins.size()),
+      b.vs_currencies.size(), b.days,
+      allowance ? fmt::format(", at most {} per UTC day (the monthly credits' share)", *allowance)
+                : std::string());
   m_thread = std::thread([this] { loop(); });
 }
 
@@ -80,9 +88,12 @@ std::optional<BackgroundFiller::SteadyTime> BackgroundFiller::permit() {
       if (m_metrics) m_metrics->throttled.Set(1);
       if (m_throttled_day != day) {
         m_throttled_day = day;
-        spdlog::warn("history fill throttled: {} call(s) today reach the {} per UTC day the monthly credits leave "
-                     "free (COINGECKO_MONTHLY_CREDITS {} / 30 - the poller's {:.0f} per day); it resumes tomorrow",
-                     m_credits.spent_today(), m_credits.allowance().value_or(0), m_options.monthly_credits.value_or(0),
+        spdlog::warn("history fill throttled: {} call(s) today reach the {} per UTC day the "
+                     "monthly credits leave "
+                     "free (COINGECKO_MONTHLY_CREDITS {} / 30 - the poller's {:.0f} per day); it "
+                     "resumes tomorrow",
+                     m_credits.spent_today(), m_credits.allowance().value_or(0),
+                     m_options.monthly_credits.value_or(0),
                      m_options.poller_calls_per_month / 30.0);
       }
     }
@@ -101,9 +112,10 @@ void BackgroundFiller::on_progress(const BackfillSummary& now) {
     add("failed", m_last.failed, now.failed);
     add("skipped", m_last.skipped_done, now.skipped_done);
     add("clamped", m_last.clamped, now.clamped);
-    if (now.calls > m_last.calls) m_metrics->calls.Increment(static_cast<double>(now.calls - m_last.calls));
-    m_metrics->chunks_remaining.Set(
-        static_cast<double>(std::max<std::int64_t>(0, now.planned - now.done - now.provisional - now.failed)));
+    if (now.calls > m_last.calls)
+      m_metrics->calls.Increment(static_cast<double>(now.calls - m_last.calls));
+    m_metrics->chunks_remaining.Set(static_cast<double>(
+        std::max<std::int64_t>(0, now.planned - now.done - now.provisional - now.failed)));
   }
   const bool stored = now.done + now.provisional > m_last.done + m_last.provisional;
   m_last = now;
@@ -116,7 +128,8 @@ void BackgroundFiller::refresh_coverage(bool force) {
   if (!force && t - m_coverage_at < m_options.coverage_interval) return;
   m_coverage_at = t;
   if (const auto rows = m_store.coverage()) {
-    for (const auto& r : *rows) m_metrics->set_coverage(r.vs_currency, r.granularity, r.oldest_seconds, r.newest_seconds);
+    for (const auto& r : *rows)
+      m_metrics->set_coverage(r.vs_currency, r.granularity, r.oldest_seconds, r.newest_seconds);
   } else {
     spdlog::warn("history fill: {}", rows.error().message);
     return;
@@ -126,7 +139,8 @@ void BackgroundFiller::refresh_coverage(bool force) {
   if (o.top) {
     if (auto top = m_store.top_coins(*o.top)) coins = std::move(*top);
   }
-  const auto today = floor_day(std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+  const auto today = floor_day(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
   // The plan's reach bounds what can ever be filled: older days are clamped, not gaps.
   const int days = o.limited_reach ? std::min(o.days, 364) : o.days;
   if (const auto gaps = m_store.gap_days(coins, o.vs_currencies, today - Days{days}, today))
@@ -140,15 +154,18 @@ void BackgroundFiller::loop() {
     if (m_stop.stop_requested()) break;
     refresh_coverage(true);
     if (sum.calls > 0 || sum.failed > 0 || sum.fatal) {
-      spdlog::info("history fill pass: {} chunk(s) planned: {} done, {} provisional, {} failed; {} call(s); {} row(s) "
+      spdlog::info("history fill pass: {} chunk(s) planned: {} done, {} provisional, {} failed; {} "
+                   "call(s); {} row(s) "
                    "added, {} corrected{}",
-                   sum.planned, sum.done, sum.provisional, sum.failed, sum.calls, sum.rows_inserted, sum.rows_updated,
-                   sum.fatal ? "; stopped on an error, retried next pass" : "");
-      for (const auto& p : sum.problems) spdlog::warn("history fill: {}", p);
+                   sum.planned, sum.done, sum.provisional, sum.failed, sum.calls, sum.rows_inserted,
+                   sum.rows_updated, sum.fatal ? "; stopped on an error, retried next pass" : "");
+      for (const auto& p : sum.problems)
+        spdlog::warn("history fill: {}", p);
     }
     // A database that is down (or not migrated yet) is tried again sooner than a finished pass.
-    m_stop.wait_for(sum.fatal ? std::min<std::chrono::milliseconds>(m_options.replan_interval, kRetryAfterError)
-                              : m_options.replan_interval);
+    m_stop.wait_for(
+        sum.fatal ? std::min<std::chrono::milliseconds>(m_options.replan_interval, kRetryAfterError)
+                  : m_options.replan_interval);
   }
 }
 

@@ -38,8 +38,9 @@ class BackgroundFiller {
 public:
   using SteadyTime = std::chrono::steady_clock::time_point;
   // `caller` is the poller's (plan, key, rate); the filler makes one attempt per permit.
-  BackgroundFiller(FillerOptions options, coingecko::CallerOptions caller, coingecko::HttpTransport& transport,
-                   std::string conninfo, telemetry::HistoryMetrics* metrics);
+  BackgroundFiller(FillerOptions options, coingecko::CallerOptions caller,
+                   coingecko::HttpTransport& transport, std::string conninfo,
+                   telemetry::HistoryMetrics* metrics);
   ~BackgroundFiller();
   BackgroundFiller(const BackgroundFiller&) = delete;
   BackgroundFiller& operator=(const BackgroundFiller&) = delete;

@@ -15,7 +15,8 @@ std::optional<std::int64_t> daily_history_allowance(std::optional<std::int64_t> 
                                                     double poller_calls_per_month) noexcept {
   if (!monthly_credits) return std::nullopt;
   // Both sides per day of a 30-day month, as the pacing warning counts the month.
-  const double free_per_day = (static_cast<double>(*monthly_credits) - std::max(0.0, poller_calls_per_month)) / 30.0;
+  const double free_per_day =
+      (static_cast<double>(*monthly_credits) - std::max(0.0, poller_calls_per_month)) / 30.0;
   return std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(free_per_day)));
 }
 
@@ -37,13 +38,15 @@ std::string percent(double part, double whole) {
 }
 } // namespace
 
-std::string credit_share_line(std::int64_t planned_calls, std::optional<std::int64_t> monthly_credits,
+std::string credit_share_line(std::int64_t planned_calls,
+                              std::optional<std::int64_t> monthly_credits,
                               double poller_calls_per_month) {
   std::string line = "credits: this plan spends up to ";
   line += std::to_string(planned_calls);
   line += " call(s)";
   if (!monthly_credits) {
-    line += " (COINGECKO_MONTHLY_CREDITS unset: the month's credits are unknown; the poller uses up to ";
+    line += " (COINGECKO_MONTHLY_CREDITS unset: the month's credits are unknown; the poller uses "
+            "up to ";
     line += std::to_string(static_cast<std::int64_t>(poller_calls_per_month));
     line += " per 30-day month)";
     return line;
@@ -58,7 +61,8 @@ std::string credit_share_line(std::int64_t planned_calls, std::optional<std::int
   line += " (";
   line += percent(poller_calls_per_month, credits);
   line += ")";
-  if (static_cast<double>(planned_calls) + poller_calls_per_month > credits) line += ": together more than the month's credits";
+  if (static_cast<double>(planned_calls) + poller_calls_per_month > credits)
+    line += ": together more than the month's credits";
   return line;
 }
 

@@ -34,7 +34,8 @@ private:
 
 // One log line for the backfill command: what the plan spends against the month's credits and
 // what the poller already uses ("credits unknown" when COINGECKO_MONTHLY_CREDITS is unset).
-std::string credit_share_line(std::int64_t planned_calls, std::optional<std::int64_t> monthly_credits,
+std::string credit_share_line(std::int64_t planned_calls,
+                              std::optional<std::int64_t> monthly_credits,
                               double poller_calls_per_month);
 
 } // namespace etl::history

@@ -7,18 +7,21 @@ namespace {
 
 const std::string kPrefix = "coingecko_etl_";
 
-prometheus::Gauge& plain_gauge(prometheus::Registry& r, const std::string& name, const std::string& help) {
+prometheus::Gauge& plain_gauge(prometheus::Registry& r, const std::string& name,
+                               const std::string& help) {
   return prometheus::BuildGauge().Name(kPrefix + name).Help(help).Register(r).Add({});
 }
 
 prometheus::Family<prometheus::Counter>& chunk_family(prometheus::Registry& r) {
-  auto& family = prometheus::BuildCounter()
-                     .Name(kPrefix + "backfill_chunks_total")
-                     .Help("History chunks by outcome: stored (final), provisional (open day, fetched again), "
-                           "failed, skipped (already done), clamped (beyond the plan's reach)")
-                     .Register(r);
+  auto& family =
+      prometheus::BuildCounter()
+          .Name(kPrefix + "backfill_chunks_total")
+          .Help("History chunks by outcome: stored (final), provisional (open day, fetched again), "
+                "failed, skipped (already done), clamped (beyond the plan's reach)")
+          .Register(r);
   // Every series exists (at 0) before the first chunk.
-  for (const auto result : kChunkResults) family.Add({{"result", std::string(result)}});
+  for (const auto result : kChunkResults)
+    family.Add({{"result", std::string(result)}});
   family.Add({{"result", "other"}});
   return family;
 }
@@ -26,18 +29,21 @@ prometheus::Family<prometheus::Counter>& chunk_family(prometheus::Registry& r) {
 } // namespace
 
 HistoryMetrics::HistoryMetrics(prometheus::Registry& registry)
-    : chunks_remaining(plain_gauge(registry, "backfill_chunks_remaining",
-                                   "History chunks planned and not yet fetched in the current fill pass")),
+    : chunks_remaining(
+          plain_gauge(registry, "backfill_chunks_remaining",
+                      "History chunks planned and not yet fetched in the current fill pass")),
       calls(prometheus::BuildCounter()
                 .Name(kPrefix + "history_calls_total")
                 .Help("CoinGecko calls spent on history (background fill), retries included")
                 .Register(registry)
                 .Add({})),
       gap_days(plain_gauge(registry, "history_gaps",
-                           "Missing UTC days: completed days within HISTORY_DAYS with no coin_history point, summed over the "
+                           "Missing UTC days: completed days within HISTORY_DAYS with no "
+                           "coin_history point, summed over the "
                            "configured coins and currencies")),
       throttled(plain_gauge(registry, "history_credits_throttled",
-                            "1 while the background fill waits because today's share of the monthly credits is spent")),
+                            "1 while the background fill waits because today's share of the "
+                            "monthly credits is spent")),
       m_chunks(chunk_family(registry)),
       m_oldest(prometheus::BuildGauge()
                    .Name(kPrefix + "history_oldest_point_timestamp_seconds")
@@ -49,7 +55,8 @@ HistoryMetrics::HistoryMetrics(prometheus::Registry& registry)
                    .Register(registry)) {}
 
 prometheus::Counter& HistoryMetrics::chunks(std::string_view result) {
-  const bool known = std::find(std::begin(kChunkResults), std::end(kChunkResults), result) != std::end(kChunkResults);
+  const bool known = std::find(std::begin(kChunkResults), std::end(kChunkResults), result) !=
+                     std::end(kChunkResults);
   return m_chunks.Add({{"result", known ? std::string(result) : std::string("other")}});
 }
 

@@ -14,7 +14,8 @@
 namespace etl::telemetry {
 
 // coingecko_etl_backfill_chunks_total{result}; other values land on "other".
-inline constexpr std::string_view kChunkResults[] = {"stored", "provisional", "failed", "skipped", "clamped"};
+inline constexpr std::string_view kChunkResults[] = {"stored", "provisional", "failed", "skipped",
+                                                     "clamped"};
 
 class HistoryMetrics {
 public:
@@ -24,10 +25,10 @@ public:
   prometheus::Gauge& chunks_remaining;                  // coingecko_etl_backfill_chunks_remaining
   prometheus::Counter& calls;                           // coingecko_etl_history_calls_total
   prometheus::Gauge& gap_days;                          // coingecko_etl_history_gaps
-  prometheus::Gauge& throttled;                         // coingecko_etl_history_credits_throttled (0/1)
+  prometheus::Gauge& throttled; // coingecko_etl_history_credits_throttled (0/1)
   // Coverage per currency (configured, so bounded) and granularity (5m, hourly, daily).
-  void set_coverage(const std::string& vs_currency, const std::string& granularity, double oldest_seconds,
-                    double newest_seconds);
+  void set_coverage(const std::string& vs_currency, const std::string& granularity,
+                    double oldest_seconds, double newest_seconds);
 
 private:
   prometheus::Family<prometheus::Counter>& m_chunks;
