@@ -43,24 +43,25 @@ tl::expected<std::vector<CoverageRow>, DbError> HistoryStore::coverage() {
 }
 
 tl::expected<std::int64_t, DbError>
-HistoryStore::gap_days(const std::vector<std::string>& coins,
-                       const std::vector<std::string>& vs_currencies, history::TimePoint from_day,
-                       history::TimePoint to_day) {
-  if (coins.empty() || vs_currencies.empty() || to_day <= from_day) return 0;
+HistoryStore::missing_slots(const std::vector<std::string>& coins,
+                            const std::vector<std::string>& vs_currencies, history::TimePoint from,
+                            history::TimePoint to, std::chrono::hours slot) {
+  if (coins.empty() || vs_currencies.empty() || to <= from || slot.count() <= 0) return 0;
   if (auto ok = ensure_connected(); !ok) return tl::unexpected(ok.error());
   Impl& s = *m_impl;
   try {
     pqxx::read_transaction tx{*s.conn};
-    // One index range probe per expected day (the key leads with coin, currency).
+    // One index range probe per expected slot (the key leads with coin, currency, granularity).
     const pqxx::row row = tx.exec_params1(
-        "SELECT count(*) FROM unnest($1::text[]) AS c(coin) CROSS JOIN unnest($2::text[]) AS v(vs) "
-        "CROSS JOIN generate_series($3::timestamptz, $4::timestamptz - interval '1 day', interval "
-        "'1 day') AS d(day) "
-        "WHERE NOT EXISTS (SELECT 1 FROM coin_history h WHERE h.coin_id = c.coin AND h.vs_currency "
-        "= v.vs "
-        "AND h.ts >= d.day AND h.ts < d.day + interval '1 day')",
-        text_array(coins), text_array(vs_currencies), detail::to_timestamptz_text(from_day),
-        detail::to_timestamptz_text(to_day));
+        "WITH step AS (SELECT make_interval(hours => $5) AS len) "
+        "SELECT count(*) FROM step, unnest($1::text[]) AS c(coin) CROSS JOIN unnest($2::text[]) AS "
+        "v(vs) "
+        "CROSS JOIN LATERAL generate_series($3::timestamptz, $4::timestamptz - step.len, step.len) "
+        "AS d(slot) "
+        "WHERE NOT EXISTS (SELECT 1 FROM coin_history h WHERE h.coin_id = c.coin "
+        "AND h.vs_currency = v.vs AND h.ts >= d.slot AND h.ts < d.slot + step.len)",
+        text_array(coins), text_array(vs_currencies), detail::to_timestamptz_text(from),
+        detail::to_timestamptz_text(to), static_cast<int>(slot.count()));
     return row[0].as<std::int64_t>();
   } catch (...) {
     return tl::unexpected(s.fail("count the gaps in coin_history"));

@@ -106,11 +106,12 @@ public:
 
   // history_coverage.cpp. One GROUP BY over coin_history: call it now and then, not per row.
   tl::expected<std::vector<CoverageRow>, DbError> coverage();
-  // Completed UTC days in [from_day, to_day) without any coin_history point, summed over every
-  // coin x currency pair given.
-  tl::expected<std::int64_t, DbError> gap_days(const std::vector<std::string>& coins,
-                                               const std::vector<std::string>& vs_currencies,
-                                               history::TimePoint from_day, history::TimePoint to_day);
+  // Slots (`slot` long: a day, an hour) in [from, to) without any coin_history point, summed
+  // over every coin x currency pair given.
+  tl::expected<std::int64_t, DbError> missing_slots(const std::vector<std::string>& coins,
+                                                    const std::vector<std::string>& vs_currencies,
+                                                    history::TimePoint from, history::TimePoint to,
+                                                    std::chrono::hours slot);
 
 private:
   struct Impl;

@@ -139,12 +139,24 @@ void BackgroundFiller::refresh_coverage(bool force) {
   if (o.top) {
     if (auto top = m_store.top_coins(*o.top)) coins = std::move(*top);
   }
-  const auto today = floor_day(
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const auto today = floor_day(now);
   // The plan's reach bounds what can ever be filled: older days are clamped, not gaps.
   const int days = o.limited_reach ? std::min(o.days, 364) : o.days;
-  if (const auto gaps = m_store.gap_days(coins, o.vs_currencies, today - Days{days}, today))
-    m_metrics->gap_days.Set(static_cast<double>(*gaps));
+  // Hours: the hourly part of the plan (kHourlyDays and today), up to the last completed hour
+  // before the newest fetch could have seen it (CoinGecko's hourly point lands a few minutes in).
+  const TimePoint hourly_from = today - std::min(Days{days}, kHourlyDays);
+  const TimePoint last_hour = std::chrono::floor<std::chrono::hours>(now) - std::chrono::hours{1};
+  const auto set_gaps = [&](std::string_view slot, TimePoint from, TimePoint to,
+                            std::chrono::hours len) {
+    if (const auto gaps = m_store.missing_slots(coins, o.vs_currencies, from, to, len))
+      m_metrics->gaps(slot).Set(static_cast<double>(*gaps));
+    else
+      spdlog::warn("history fill: {}", gaps.error().message);
+  };
+  set_gaps("day", today - Days{days}, today, std::chrono::hours{24});
+  set_gaps("hour", hourly_from, last_hour, std::chrono::hours{1});
 }
 
 void BackgroundFiller::loop() {

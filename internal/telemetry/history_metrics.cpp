@@ -26,6 +26,19 @@ prometheus::Family<prometheus::Counter>& chunk_family(prometheus::Registry& r) {
   return family;
 }
 
+prometheus::Family<prometheus::Gauge>& gap_family(prometheus::Registry& r) {
+  auto& family =
+      prometheus::BuildGauge()
+          .Name(kPrefix + "history_gaps")
+          .Help("Missing slots: completed UTC days (slot=day) within HISTORY_DAYS, and hours "
+                "(slot=hour) within its hourly part, with no coin_history point, summed over "
+                "the configured coins and currencies")
+          .Register(r);
+  family.Add({{"slot", "day"}});
+  family.Add({{"slot", "hour"}});
+  return family;
+}
+
 } // namespace
 
 HistoryMetrics::HistoryMetrics(prometheus::Registry& registry)
@@ -37,14 +50,10 @@ HistoryMetrics::HistoryMetrics(prometheus::Registry& registry)
                 .Help("CoinGecko calls spent on history (background fill), retries included")
                 .Register(registry)
                 .Add({})),
-      gap_days(plain_gauge(registry, "history_gaps",
-                           "Missing UTC days: completed days within HISTORY_DAYS with no "
-                           "coin_history point, summed over the "
-                           "configured coins and currencies")),
       throttled(plain_gauge(registry, "history_credits_throttled",
                             "1 while the background fill waits because today's share of the "
                             "monthly credits is spent")),
-      m_chunks(chunk_family(registry)),
+      m_chunks(chunk_family(registry)), m_gaps(gap_family(registry)),
       m_oldest(prometheus::BuildGauge()
                    .Name(kPrefix + "history_oldest_point_timestamp_seconds")
                    .Help("Oldest coin_history point per currency and granularity, Unix seconds")
@@ -58,6 +67,10 @@ prometheus::Counter& HistoryMetrics::chunks(std::string_view result) {
   const bool known = std::find(std::begin(kChunkResults), std::end(kChunkResults), result) !=
                      std::end(kChunkResults);
   return m_chunks.Add({{"result", known ? std::string(result) : std::string("other")}});
+}
+
+prometheus::Gauge& HistoryMetrics::gaps(std::string_view slot) {
+  return m_gaps.Add({{"slot", slot == "hour" ? "hour" : "day"}});
 }
 
 void HistoryMetrics::set_coverage(const std::string& vs_currency, const std::string& granularity,

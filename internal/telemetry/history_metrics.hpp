@@ -24,7 +24,8 @@ public:
   prometheus::Counter& chunks(std::string_view result); // one of kChunkResults
   prometheus::Gauge& chunks_remaining;                  // coingecko_etl_backfill_chunks_remaining
   prometheus::Counter& calls;                           // coingecko_etl_history_calls_total
-  prometheus::Gauge& gap_days;                          // coingecko_etl_history_gaps
+  // coingecko_etl_history_gaps{slot}: "day" over HISTORY_DAYS, "hour" over its hourly part.
+  prometheus::Gauge& gaps(std::string_view slot);
   prometheus::Gauge& throttled; // coingecko_etl_history_credits_throttled (0/1)
   // Coverage per currency (configured, so bounded) and granularity (5m, hourly, daily).
   void set_coverage(const std::string& vs_currency, const std::string& granularity,
@@ -32,6 +33,7 @@ public:
 
 private:
   prometheus::Family<prometheus::Counter>& m_chunks;
+  prometheus::Family<prometheus::Gauge>& m_gaps;
   prometheus::Family<prometheus::Gauge>& m_oldest;
   prometheus::Family<prometheus::Gauge>& m_newest;
 };

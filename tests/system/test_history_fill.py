@@ -15,6 +15,7 @@ calls each tick's sweep leaves free.
 """
 import datetime
 import signal
+import time
 
 import harness as h
 import test_backfill as tb
@@ -64,13 +65,28 @@ def fill_and_restart(fake):
                 expected |= tb.expected_rows(f.read(), c)
         h.check(tb.history_rows(db) == expected, f"coin_history equals the fake's JSON ({len(expected)} rows)")
 
+        def want_hours():
+            """Missing hours computed here from the rows: the hourly part (88 days and today) up to
+            the hour before the last completed one, per coin."""
+            now = time.time()
+            start, end = (int(now) // 86_400 - 88) * 86_400, (int(now) // 3600 - 1) * 3600
+            covered = {(r[0], int(r[3]) // 3_600_000) for r in expected}
+            return sum(1 for coin in ("bitcoin", "ethereum") for hr in range(start // 3600, end // 3600)
+                       if (coin, hr) not in covered)
+
         def metrics_ready():
             text = h.metrics_of(d)
             return (h.metric_value(text, "coingecko_etl_backfill_chunks_total", 'result="stored"') == 2 and
-                    h.metric_value(text, "coingecko_etl_history_gaps") == 0 and
+                    h.metric_value(text, "coingecko_etl_history_gaps", 'slot="day"') == 0 and
+                    h.metric_value(text, "coingecko_etl_history_gaps", 'slot="hour"') == want_hours() and
                     h.metric_value(text, "coingecko_etl_history_oldest_point_timestamp_seconds",
                                    'granularity="daily",vs_currency="usd"') is not None)
-        h.wait_until(metrics_ready, 30, "history metrics: 2 chunks stored, 0 gap days, the coverage ledger")
+        try:
+            h.wait_until(metrics_ready, 30, "history metrics: 2 chunks stored, no missing day, the missing "
+                         "hours computed from the rows, the coverage ledger")
+        except SystemExit:
+            print([line for line in h.metrics_of(d).splitlines() if "history_gaps" in line], want_hours())
+            raise
         text = h.metrics_of(d)
         code, out = h.promtool_check(text)
         h.check(code == 0, f"promtool check metrics passes with the history metrics ({out[:500]})")
@@ -174,7 +190,7 @@ def credits(fake):
 
 
 def scenario():
-    now = int(__import__("time").time())
+    now = int(time.time())
     fake = h.FakeCoinGecko(h.fixture(tb.FIXTURE), extra=("--now", str(now)))
     try:
         fill_and_restart(fake)
