@@ -4,6 +4,7 @@
 #include "app/wiring.hpp"
 #include "core/url_secrets.hpp"
 #include "db/history_store.hpp"
+#include "pacing/pacing.hpp"
 #include "history/backfill.hpp"
 
 #include <iostream>
@@ -31,6 +32,12 @@ history::BackfillOptions backfill_options(const config::CommandLine& cli, const 
   options.data_dir = cfg.data_dir;
   options.ohlc = cli.backfill.ohlc;
   options.coins_list = cli.backfill.coins_list;
+  // One credit account with the poller: the up-front log line puts the plan beside its use.
+  if (cfg.monthly_credits) options.monthly_credits = *cfg.monthly_credits;
+  options.poller_calls_per_month =
+      pacing::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute,
+                             cfg.poll_interval)
+          .calls_per_month;
   // A person watching a terminal gets a progress bar on stderr; logs and pipes get log lines.
   if (::isatty(STDERR_FILENO) == 1) {
     winsize ws{};
@@ -46,8 +53,8 @@ int report_backfill(const history::BackfillSummary& sum, bool ohlc) {
       "backfill summary: {} chunk(s) planned: {} done, {} provisional (open day, fetched again "
       "next "
       "run), {} failed; {} part(s) skipped as already done; {} range(s) clamped to the plan's 365 "
-      "days; {} row(s) added, {} corrected{}{}{}",
-      sum.planned, sum.done, sum.provisional, sum.failed, sum.skipped_done, sum.clamped,
+      "days; {} call(s) spent; {} row(s) added, {} corrected{}{}{}",
+      sum.planned, sum.done, sum.provisional, sum.failed, sum.skipped_done, sum.clamped, sum.calls,
       sum.rows_inserted, sum.rows_updated,
       ohlc ? fmt::format("; {} candle(s) added, {} corrected", sum.candles_inserted,
                          sum.candles_updated)

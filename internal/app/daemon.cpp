@@ -1,6 +1,7 @@
 // run (the daemon), once and replay: one set of objects, built in dependency order.
 #include "app/commands.hpp"
 
+#include "app/history_fill.hpp"
 #include "app/policies.hpp"
 #include "app/wiring.hpp"
 #include "core/url_secrets.hpp"
@@ -20,17 +21,30 @@
 namespace etl::app {
 namespace {
 
+pacing::Pacing daemon_pacing(const config::Config& cfg) {
+  return pacing::compute_pacing(cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute,
+                                cfg.poll_interval);
+}
+
 class Daemon {
 public:
   Daemon(const config::CommandLine& cli, const config::Config& cfg, spool::Spool& spool,
          const BuildStamp& build)
       : m_cfg(cfg), m_build(build), m_metrics({build.version, build.revision}),
         m_transport(curl_options(cfg, build)),
-        m_client(client_options(cfg), m_transport, m_stop, client_observer(m_metrics)),
+        // HISTORY_COINS: history in the calls each tick's sweep leaves free (only `run` fills).
+        m_history_fill(cli.command == config::Command::run
+                           ? HistoryFill::create(cfg, daemon_pacing(cfg), curl_options(cfg, build),
+                                                 m_metrics)
+                           : nullptr),
+        m_client(client_options(cfg), m_transport, m_stop,
+                 client_observer(m_metrics, m_history_fill ? std::function<void()>([f = m_history_fill.get()] {
+                   f->count_sweep_attempt(); // the sweep's share of the tick's budget
+                 })
+                                                           : std::function<void()>())),
         m_database(cfg.conninfo()), m_partitions(cfg.conninfo()), m_source(m_client),
         m_queue(spool) {
-    const pacing::Pacing pacing = pacing::compute_pacing(
-        cfg.pages, cfg.vs_currencies.size(), cfg.rate_limit_per_minute, cfg.poll_interval);
+    const pacing::Pacing pacing = daemon_pacing(cfg);
     // Only the daemon elects: once/replay are explicit operator commands.
     if (cli.command == config::Command::run && cfg.leader_election) {
       const std::string lock_name = config::leader_lock_name(cfg);
@@ -93,6 +107,7 @@ private:
   telemetry::HealthState m_health;
   StopSignal m_stop;
   http::CurlTransport m_transport;
+  std::unique_ptr<HistoryFill> m_history_fill; // before m_client: its observer counts the sweep
   coingecko::MarketsClient m_client;
   db::Database m_database;
   db::PartitionMaintainer m_partitions;
@@ -135,7 +150,11 @@ int Daemon::loop(server::HttpServer& http) {
   m_pipeline->ensure_schema(); // a database that is down now is retried every tick
   m_pipeline->maintain_spool();
   scheduler::SchedulerHooks hooks;
-  hooks.tick = [&](const scheduler::TickContext& t) { m_pipeline->tick(t.deadline); };
+  hooks.tick = [&](const scheduler::TickContext& t) {
+    m_pipeline->tick(t.deadline);
+    if (m_history_fill)
+      m_history_fill->after_tick(t.deadline, !m_leader_lock || m_leader_lock->is_leader());
+  };
   hooks.skipped = [&](std::int64_t n) {
     m_metrics.ticks_skipped.Increment(static_cast<double>(n));
     m_metrics.tick("skipped").Increment(static_cast<double>(n));
@@ -143,6 +162,7 @@ int Daemon::loop(server::HttpServer& http) {
   };
   hooks.heartbeat = [&] { m_health.heartbeat(std::chrono::system_clock::now()); };
   scheduler::run_fixed_rate(m_cfg.poll_interval, m_stop, hooks);
+  if (m_history_fill) m_history_fill->stop();
   m_health.loop_stopped();
   if (m_leader_lock) {
     const bool was_leader = m_leader_lock->is_leader();

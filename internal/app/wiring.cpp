@@ -23,8 +23,10 @@ coingecko::ClientOptions client_options(const config::Config& cfg) {
   return options;
 }
 
-coingecko::ClientObserver client_observer(telemetry::Metrics& metrics) {
-  return coingecko::ClientObserver{[&metrics](const coingecko::AttemptEvent& e) {
+coingecko::ClientObserver client_observer(telemetry::Metrics& metrics,
+                                          std::function<void()> on_attempt) {
+  return coingecko::ClientObserver{[&metrics, on_attempt](const coingecko::AttemptEvent& e) {
+                                     if (on_attempt) on_attempt();
                                      metrics.http_request(e.status).Increment();
                                      if (!e.failure_reason.empty())
                                        metrics.http_failure(e.failure_reason).Increment();

@@ -8,12 +8,16 @@
 #include "server/http_server.hpp"
 #include "telemetry/metrics.hpp"
 
+#include <functional>
+
 namespace etl::app {
 
 http::CurlOptions curl_options(const config::Config& cfg, const BuildStamp& build);
 coingecko::ClientOptions client_options(const config::Config& cfg);
 // HTTP attempts and waits -> the request, failure, wait and retry counters.
-coingecko::ClientObserver client_observer(telemetry::Metrics& metrics);
+// on_attempt: also told of every markets HTTP attempt (the history fill counts the sweep's calls).
+coingecko::ClientObserver client_observer(telemetry::Metrics& metrics,
+                                          std::function<void()> on_attempt = {});
 pipeline::PipelineOptions pipeline_options(const config::Config& cfg,
                                            const pacing::Pacing& pacing);
 server::ServerOptions server_options(const config::Config& cfg, const BuildStamp& build);

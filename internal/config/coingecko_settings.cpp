@@ -176,6 +176,12 @@ void load_backfill(Loader& in, Config& out) {
     else in.bad("BACKFILL_COINS", *coins, problem);
   }
   in.integer("BACKFILL_DAYS", out.backfill_days, 1, 36'500);
+  if (const auto coins = in.get("HISTORY_COINS"); coins && !coins->empty()) {
+    std::string problem;
+    if (parse_coin_selection(*coins, problem)) out.history_coins = std::string(*coins);
+    else in.bad("HISTORY_COINS", *coins, problem);
+  }
+  in.integer("HISTORY_DAYS", out.history_days, 1, 36'500);
 }
 
 } // namespace

@@ -40,6 +40,9 @@ struct Config {
   std::string coingecko_api_base; // COINGECKO_API_BASE, else COINGECKO_URL minus /coins/markets; "" = not derivable
   std::string backfill_coins = "top:10"; // "top:N" or a comma list of coin ids
   int backfill_days = 365;
+  // Background fill by the daemon (run): "" = off; else as backfill_coins.
+  std::string history_coins;
+  int history_days = 365;
   // PostgreSQL
   std::string postgres_host = "localhost";
   int postgres_port = 5432;

@@ -76,6 +76,8 @@ std::string render_effective(const Config& c) {
       {"COINGECKO_API_BASE", redact_url(c.coingecko_api_base)},
       {"BACKFILL_COINS", c.backfill_coins},
       {"BACKFILL_DAYS", std::to_string(c.backfill_days)},
+      {"HISTORY_COINS", c.history_coins},
+      {"HISTORY_DAYS", std::to_string(c.history_days)},
       {"CA_FILE", optional_text(c.ca_file)},
       {"POSTGRES_HOST", c.postgres_host},
       {"POSTGRES_PORT", std::to_string(c.postgres_port)},

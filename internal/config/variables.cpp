@@ -37,6 +37,11 @@ const std::vector<VariableDoc>& variable_docs() {
       {"BACKFILL_DAYS", "365",
        "days of history the backfill command fetches, 1 to 36500 (public and demo plans reach 365 days: the rest "
        "is recorded as clamped, never requested)"},
+      {"HISTORY_COINS", "",
+       "coins the run daemon keeps filled in coin_history in the background, as BACKFILL_COINS (ids or top:N); "
+       "empty = off. It spends only the calls the sweep leaves free in each tick and the monthly credits the poller "
+       "leaves free"},
+      {"HISTORY_DAYS", "365", "days of history the background fill keeps, 1 to 36500 (public/demo plans reach 365)"},
       {"CA_FILE", "", "PEM CA bundle for TLS (empty = system default); must be a readable file"},
       {"POSTGRES_HOST", "localhost", "PostgreSQL host name, address or socket directory"},
       {"POSTGRES_PORT", "5432", "PostgreSQL port, 1 to 65535"},

@@ -2,6 +2,7 @@
 
 #include "db/copy_text.hpp"
 #include "db/detail.hpp"
+#include "db/history_store_impl.hpp"
 
 #include <pqxx/tablewriter>
 
@@ -113,26 +114,6 @@ void upsert_chunk(pqxx::dbtransaction& tx, const ChunkRecord& r) {
 }
 
 } // namespace
-
-struct HistoryStore::Impl {
-  std::string conninfo;
-  std::string application_name;
-  std::vector<Secret> secrets;
-  std::unique_ptr<pqxx::connection> conn;
-  bool staging_ready = false;
-  bool ohlc_staging_ready = false;
-  bool coins_staging_ready = false;
-  std::string copy_buffer;
-
-  DbError fail(std::string_view what) {
-    DbError e = detail::translate_current_exception(what, secrets);
-    if (detail::needs_reconnect(e) || (conn && !conn->is_open())) {
-      conn.reset();
-      staging_ready = ohlc_staging_ready = coins_staging_ready = false;
-    }
-    return e;
-  }
-};
 
 HistoryStore::HistoryStore(std::string conninfo, std::string application_name) : m_impl(std::make_unique<Impl>()) {
   m_impl->secrets = detail::secrets_of(conninfo);

@@ -54,6 +54,14 @@ struct StoreCounts {
   std::int64_t other_size = 0; // OHLC: candles not written, a row of another candle size has the stamp
 };
 
+// The coverage ledger: oldest and newest stored point per currency and granularity.
+struct CoverageRow {
+  std::string vs_currency;
+  std::string granularity;
+  double oldest_seconds = 0; // Unix seconds
+  double newest_seconds = 0;
+};
+
 struct CoinsCounts {
   std::int64_t inserted = 0;
   std::int64_t updated = 0;
@@ -95,6 +103,15 @@ public:
   // Coin ids of the `n` best market_cap_rank values of the newest loaded snapshot in
   // coin_market (fewer when it holds fewer, none when there is none).
   tl::expected<std::vector<std::string>, DbError> top_coins(int n);
+
+  // history_coverage.cpp. One GROUP BY over coin_history: call it now and then, not per row.
+  tl::expected<std::vector<CoverageRow>, DbError> coverage();
+  // Slots (`slot` long: a day, an hour) in [from, to) without any coin_history point, summed
+  // over every coin x currency pair given.
+  tl::expected<std::int64_t, DbError> missing_slots(const std::vector<std::string>& coins,
+                                                    const std::vector<std::string>& vs_currencies,
+                                                    history::TimePoint from, history::TimePoint to,
+                                                    std::chrono::hours slot);
 
 private:
   struct Impl;

@@ -1,6 +1,7 @@
 #include "history/backfill.hpp"
 
 #include "history/coins_list.hpp"
+#include "history/fill_quota.hpp"
 #include "history/market_chart.hpp"
 #include "history/ohlc.hpp"
 #include "history/progress.hpp"
@@ -120,9 +121,13 @@ public:
       }
     }
     m_sum.planned = static_cast<std::int64_t>(work.size());
-    spdlog::info("backfill: {} coin(s) x {} currency(ies): {} chunk(s) to fetch, {} part(s) already done{}",
+    report();
+    if (!m_o.quiet || !work.empty())
+      spdlog::info("backfill: {} coin(s) x {} currency(ies): {} chunk(s) to fetch, {} part(s) already done{}",
                  coins->size(), m_o.vs_currencies.size(), work.size(), m_sum.skipped_done,
                  m_sum.clamped > 0 ? ", " + std::to_string(m_sum.clamped) + " range(s) clamped to 365 days" : "");
+    if (!m_o.quiet)
+      spdlog::info("backfill: {}", credit_share_line(m_sum.planned, m_o.monthly_credits, m_o.poller_calls_per_month));
 
     std::map<std::pair<std::string, std::string>, std::string> coin_failed; // (coin, vs) -> reason
     for (const Work& w : work) {
@@ -138,13 +143,36 @@ public:
       const auto outcome = std::visit([&](const auto& c) { return fetch_and_store(w.coin, w.vs, c); }, w.chunk);
       if (m_sum.fatal || m_sum.interrupted) break;
       if (outcome) coin_failed.emplace(std::pair{w.coin, w.vs}, *outcome);
+      report();
       progress(false);
     }
-    progress(true);
+    report();
+    if (!m_o.quiet) progress(true);
     return m_sum;
   }
 
 private:
+  // Every request goes through here: the background fill's permit first (when set), then the
+  // shared caller. A permitted call that gave up before any attempt (its tick's deadline came
+  // first) asks for the next permit instead of failing the chunk.
+  tl::expected<coingecko::FetchedPage, coingecko::FetchError> get(const std::string& url, const std::string& what) {
+    for (;;) {
+      auto deadline = SteadyClock::now() + m_o.request_deadline;
+      if (m_o.before_call) {
+        const auto permitted = m_o.before_call();
+        if (!permitted) return tl::make_unexpected(coingecko::FetchError{coingecko::FetchFailure::cancelled, 0, 0, what + ": stopped", {}, {}});
+        deadline = *permitted;
+      }
+      auto got = m_api.get(url, what, deadline);
+      m_sum.calls += got ? got->attempts : got.error().attempts;
+      const bool no_attempt = !got && got.error().attempts == 0 && got.error().failure == coingecko::FetchFailure::cancelled;
+      if (!m_o.before_call || !no_attempt || m_stop.stop_requested()) return got;
+    }
+  }
+  void report() {
+    if (m_o.on_progress) m_o.on_progress(m_sum);
+  }
+
   BackfillSummary fatal(std::string message) {
     end_bar_line();
     spdlog::error("backfill: {}", message);
@@ -170,7 +198,7 @@ private:
     std::string url = m_o.markets_url.substr(0, m_o.markets_url.find_first_of("?#"));
     url += "?vs_currency=" + coingecko::url_encode(vs) + "&order=market_cap_desc&per_page=" + std::to_string(n) +
            "&page=1";
-    auto page = m_api.get(url, "top " + std::to_string(n) + " coins", SteadyClock::now() + m_o.request_deadline);
+    auto page = get(url, "top " + std::to_string(n) + " coins");
     if (!page) {
       fatal("cannot list the top coins: " + describe_failure(page.error()));
       return std::nullopt;
@@ -315,7 +343,7 @@ private:
   std::optional<Fetched> fetch(const std::string& url, const std::string& what, const db::ChunkRecord& record,
                                const std::function<std::filesystem::path(TimePoint, long)>& path_for,
                                std::optional<std::string>& failed_coin) {
-    auto fetched = m_api.get(url, what, SteadyClock::now() + m_o.request_deadline);
+    auto fetched = get(url, what);
     const TimePoint at = wall_now();
     if (!fetched) {
       const auto& e = fetched.error();
@@ -450,7 +478,7 @@ private:
   // stop the history (it is reported, and the run's exit status says so).
   void load_coins_list() {
     const std::string url = m_o.api_base + "/coins/list?include_platform=true";
-    auto fetched = m_api.get(url, "coins list", SteadyClock::now() + m_o.request_deadline);
+    auto fetched = get(url, "coins list");
     const TimePoint at = wall_now();
     const auto path = [&](long status) {
       return m_o.data_dir / "raw" / "history" / ("coins_list_" + compact_utc(at) + status_suffix(status) + ".json");
@@ -500,6 +528,7 @@ private:
   }
 
   void progress(bool last) {
+    if (m_o.quiet) return;
     const auto t = SteadyClock::now();
     ProgressState state;
     state.planned = m_sum.planned;

@@ -24,11 +24,14 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace etl::history {
+
+struct BackfillSummary;
 
 struct BackfillOptions {
   std::vector<std::string> coins;          // explicit ids, or
@@ -47,6 +50,16 @@ struct BackfillOptions {
   // > 0: stderr is a terminal this wide: one progress bar redrawn in place instead of the log lines.
   int progress_bar_width = 0;
   std::chrono::milliseconds request_deadline{600'000}; // per chunk, retries and waits included
+  // The daemon's background fill (history/background_filler.hpp): asked before every request,
+  // it blocks until the call may go and returns the deadline the call must keep, or nullopt to
+  // end the run (counted as interrupted). Unset: every call goes at once (the command).
+  std::function<std::optional<std::chrono::steady_clock::time_point>()> before_call;
+  // After the plan and after every chunk: the run's summary so far (metrics, the filler's log).
+  std::function<void(const BackfillSummary&)> on_progress;
+  // The poller's share of the plan's monthly credits, for the up-front credit log line.
+  std::optional<std::int64_t> monthly_credits;
+  double poller_calls_per_month = 0;
+  bool quiet = false; // no progress lines or bar (the daemon reports through metrics instead)
 };
 
 struct BackfillSummary {
@@ -56,6 +69,7 @@ struct BackfillSummary {
   std::int64_t failed = 0;
   std::int64_t skipped_done = 0; // parts covered by done chunks, not requested
   std::int64_t clamped = 0;      // coin x currency ranges cut to the plan's reach
+  std::int64_t calls = 0;        // HTTP attempts made (credits spent)
   std::int64_t rows_inserted = 0;
   std::int64_t rows_updated = 0;
   std::int64_t candles_inserted = 0;

@@ -10,10 +10,6 @@
 
 namespace etl::pipeline {
 
-// Pacing moved to pacing/; these names keep existing callers compiling.
-using pacing::compute_pacing;
-using pacing::Pacing;
-
 struct PageCall {
   std::size_t currency = 0; // index into the configured currency list
   int page = 1;             // the real API page number (1-based)
