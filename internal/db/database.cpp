@@ -2,6 +2,7 @@
 //
 // Threading: a Database and its SnapshotLoads are used by one thread at a time (the
 // scheduler's); nothing here locks. Only one SnapshotLoad may be open per Database.
+#include "core/conninfo.hpp"
 #include "db/detail.hpp"
 
 #include <pqxx/nontransaction>
@@ -63,7 +64,7 @@ std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& con
 
 Database::Database(std::string conninfo, std::string application_name)
     : m_impl(std::make_unique<Impl>()) {
-  m_impl->session.secrets = detail::secrets_of(conninfo);
+  m_impl->session.secrets = core::conninfo_secrets(conninfo);
   m_impl->session.conninfo =
       detail::with_default_connect_timeout(std::move(conninfo), kConnectTimeoutSeconds);
   m_impl->session.application_name = std::move(application_name);
