@@ -90,6 +90,16 @@ void keyword_secrets(std::string_view s, std::vector<Secret>& out) {
 
 } // namespace
 
+std::string conninfo_quote(std::string_view value) {
+  std::string out = "'";
+  for (const char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
 bool is_conninfo_uri(std::string_view conninfo) noexcept {
   return conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
 }

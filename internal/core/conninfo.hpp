@@ -16,6 +16,10 @@ bool is_conninfo_uri(std::string_view conninfo) noexcept;
 std::string with_default_conninfo_param(std::string conninfo, std::string_view key,
                                         std::string_view value);
 
+// A conninfo value, always single-quoted (backslash before ' and \), so blanks and '=' need no
+// thought: the form conninfo_secrets() reads back.
+std::string conninfo_quote(std::string_view value);
+
 // The password inside a libpq URI or key=value conninfo, as written and decoded (a library
 // message could echo either); empty when it has none.
 std::vector<Secret> conninfo_secrets(std::string_view conninfo);

@@ -69,5 +69,13 @@ TEST_CASE("conninfo: defaults are added in either form, never over the user's", 
   CHECK(with_default_conninfo_param("host=h keepalives_idle=60", "keepalives", "1") ==
         "host=h keepalives_idle=60 keepalives=1");
   CHECK(etl::core::is_conninfo_uri("postgres://u@h/db"));
+  // Quoting and reading back agree, whatever the password holds.
+  const std::string password = "it's a \\ pass=word";
+  std::string conninfo = "host=h password=";
+  conninfo.append(etl::core::conninfo_quote(password)).append(" user=u");
+  CHECK(conninfo == R"(host=h password='it\'s a \\ pass=word' user=u)");
+  const auto secrets = etl::core::conninfo_secrets(conninfo);
+  REQUIRE_FALSE(secrets.empty());
+  CHECK(secrets.back().reveal() == password);
   CHECK_FALSE(etl::core::is_conninfo_uri("host=postgresql://"));
 }
