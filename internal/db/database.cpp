@@ -40,8 +40,7 @@ void detail::Session::drop() noexcept {
   staging_ready = false;
 }
 
-std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& conninfo,
-                                                          const std::string& application_name) {
+std::unique_ptr<pqxx::connection> detail::open_without_reactivation(const std::string& conninfo) {
   auto conn = std::make_unique<pqxx::connection>(conninfo);
   // libpqxx 6 would otherwise silently reconnect a broken connection, losing the session's
   // temp table and advisory lock behind our back; we reconnect explicitly instead.
@@ -49,6 +48,12 @@ std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& con
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   conn->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
+  return conn;
+}
+
+std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& conninfo,
+                                                          const std::string& application_name) {
+  auto conn = open_without_reactivation(conninfo);
   pqxx::nontransaction setup{*conn};
   // UTC so timestamps read back as text are unambiguous; UTF8 because COPY rows are sent as
   // the API's UTF-8 bytes (db/copy_text.hpp); notices ("already exists,

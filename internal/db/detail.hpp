@@ -36,6 +36,10 @@ std::string with_default_connect_timeout(std::string conninfo, int seconds);
 // UTF8, warnings only, `application_name`. Throws libpqxx exceptions (translate them).
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, const std::string& application_name);
 
+// A bare connection that libpqxx will never silently re-open (a new session would lose the
+// old one's temp table or advisory lock). Throws libpqxx exceptions.
+std::unique_ptr<pqxx::connection> open_without_reactivation(const std::string& conninfo);
+
 // What the session needs from an open snapshot transaction when the connection goes away.
 struct OpenTransaction {
   virtual ~OpenTransaction() = default;

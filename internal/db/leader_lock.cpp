@@ -30,12 +30,8 @@ struct LeaderLock::Impl {
   }
 
   void connect() {
-    auto c = std::make_unique<pqxx::connection>(conninfo);
     // Never silently reconnect: a new session does not hold the old session's lock.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    c->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
+    auto c = detail::open_without_reactivation(conninfo);
     pqxx::nontransaction setup{*c};
     // Server-side keepalives: if this process vanishes without closing its socket (a node
     // lost, a cable pulled), the server notices within ~20 s and releases the lock.
