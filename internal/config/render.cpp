@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 #include "config/text.hpp"
+#include "core/conninfo.hpp"
 #include "core/url_secrets.hpp"
 
 #include <algorithm>
@@ -9,17 +10,6 @@ namespace etl::config {
 namespace {
 
 constexpr std::string_view kRedacted = "<redacted>";
-
-// libpq conninfo value: always single-quoted, so blanks and '=' need no thought.
-std::string conninfo_quote(std::string_view value) {
-  std::string out = "'";
-  for (const char c : value) {
-    if (c == '\\' || c == '\'') out += '\\';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
 
 std::string format_rate(double rate) {
   char buffer[64];
@@ -45,6 +35,7 @@ std::string redact_database_url(std::string_view url) {
 }
 
 std::string Config::conninfo() const {
+  using core::conninfo_quote;
   if (!database_url.empty()) return database_url.reveal();
   std::string out = "host=" + conninfo_quote(postgres_host) + " port=" + std::to_string(postgres_port) +
                     " user=" + conninfo_quote(postgres_user);

@@ -15,7 +15,9 @@ public:
   [[nodiscard]] const std::string& reveal() const noexcept { return m_value; }
   [[nodiscard]] bool empty() const noexcept { return m_value.empty(); }
   // What logs and check-config show instead of the value.
-  [[nodiscard]] const char* redacted() const noexcept { return m_value.empty() ? "(unset)" : "<redacted>"; }
+  [[nodiscard]] const char* redacted() const noexcept {
+    return m_value.empty() ? "(unset)" : "<redacted>";
+  }
 
 private:
   std::string m_value;

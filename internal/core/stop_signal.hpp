@@ -16,7 +16,9 @@ public:
   StopSignal& operator=(const StopSignal&) = delete;
 
   void request_stop() noexcept;
-  [[nodiscard]] bool stop_requested() const noexcept { return m_stopped.load(std::memory_order_acquire); }
+  [[nodiscard]] bool stop_requested() const noexcept {
+    return m_stopped.load(std::memory_order_acquire);
+  }
 
   // Sleeps for `d` or until stop is requested. Returns true when stop was requested.
   bool wait_for(std::chrono::nanoseconds d);

@@ -23,18 +23,23 @@ int hex_value(char c) {
   return -1;
 }
 
-std::string percent_decode(std::string_view text) {
+} // namespace
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+        hex_value(text[i + 2]) >= 0) {
       out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
       i += 2;
     } else {
-      out += text[i] == '+' ? ' ' : text[i];
+      out += plus_is_space && text[i] == '+' ? ' ' : text[i];
     }
   }
   return out;
 }
+
+namespace {
 
 // The parts of a URL that may hold secrets, or nothing when its shape is doubtful.
 struct Parts {
@@ -88,14 +93,15 @@ std::optional<Parts> split(std::string_view url) {
   return p;
 }
 
-template <typename F>
-void for_each_parameter(std::string_view query, F&& f) {
+template <typename F> void for_each_parameter(std::string_view query, F&& f) {
   std::size_t start = 0;
   while (start <= query.size()) {
     const auto amp = query.find('&', start);
-    const auto param = query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    const auto param =
+        query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
     const auto eq = param.find('=');
-    f(param, param.substr(0, eq), eq == std::string_view::npos ? std::optional<std::string_view>{} : param.substr(eq + 1));
+    f(param, param.substr(0, eq),
+      eq == std::string_view::npos ? std::optional<std::string_view>{} : param.substr(eq + 1));
     if (amp == std::string_view::npos) break;
     start = amp + 1;
   }
@@ -105,9 +111,10 @@ void for_each_parameter(std::string_view query, F&& f) {
 
 bool is_secret_parameter(std::string_view name) {
   const std::string n = lower(percent_decode(name));
-  static constexpr std::array<std::string_view, 7> kWords = {"key", "token", "secret", "password", "passwd",
-                                                             "auth", "signature"};
-  return std::any_of(kWords.begin(), kWords.end(), [&](std::string_view w) { return n.find(w) != std::string::npos; }) ||
+  static constexpr std::array<std::string_view, 7> kWords = {
+      "key", "token", "secret", "password", "passwd", "auth", "signature"};
+  return std::any_of(kWords.begin(), kWords.end(),
+                     [&](std::string_view w) { return n.find(w) != std::string::npos; }) ||
          n == "sig";
 }
 
@@ -127,7 +134,8 @@ std::string redact_url(std::string_view url) {
   if (parts->has_query) {
     out += '?';
     bool first = true;
-    for_each_parameter(parts->query, [&](std::string_view param, std::string_view name, std::optional<std::string_view> value) {
+    for_each_parameter(parts->query, [&](std::string_view param, std::string_view name,
+                                         std::optional<std::string_view> value) {
       if (!first) out += '&';
       first = false;
       if (value && is_secret_parameter(name)) {
@@ -147,14 +155,16 @@ std::vector<std::string> url_secret_values(std::string_view url) {
   std::vector<std::string> values;
   const auto add = [&](std::string_view value) {
     for (std::string v : {std::string(value), percent_decode(value)}) {
-      if (!v.empty() && std::find(values.begin(), values.end(), v) == values.end()) values.push_back(std::move(v));
+      if (!v.empty() && std::find(values.begin(), values.end(), v) == values.end())
+        values.push_back(std::move(v));
     }
   };
   const auto parts = split(url);
   if (!parts) return values;
   if (parts->has_password) add(parts->password);
   if (parts->has_query) {
-    for_each_parameter(parts->query, [&](std::string_view, std::string_view name, std::optional<std::string_view> value) {
+    for_each_parameter(parts->query, [&](std::string_view, std::string_view name,
+                                         std::optional<std::string_view> value) {
       if (value && is_secret_parameter(name)) add(*value);
     });
   }

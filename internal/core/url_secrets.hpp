@@ -21,4 +21,8 @@ std::string redact_url(std::string_view url);
 // percent-decoded), for scrubbing library error text that may echo the URL. Empty ones omitted.
 std::vector<std::string> url_secret_values(std::string_view url);
 
+// %XX sequences decoded; '+' becomes a space in query text (plus_is_space), not in a path or
+// userinfo. A '%' not followed by two hex digits stays as it is.
+std::string percent_decode(std::string_view text, bool plus_is_space = true);
+
 } // namespace etl

@@ -1,6 +1,6 @@
 #include "db/copy_text.hpp"
 
-#include "market/byte_scan.hpp"
+#include "core/byte_scan.hpp"
 
 namespace etl::db {
 
@@ -15,7 +15,7 @@ std::string coin_market_column_list() {
 
 void append_copy_field(std::string& out, std::string_view value) {
   for (;;) {
-    const std::size_t i = market::find_control_or(value, '\\', '\\');
+    const std::size_t i = core::find_control_or(value, '\\', '\\');
     out.append(value.substr(0, i));
     if (i == value.size()) return;
     switch (value[i]) {

@@ -2,6 +2,7 @@
 //
 // Threading: a Database and its SnapshotLoads are used by one thread at a time (the
 // scheduler's); nothing here locks. Only one SnapshotLoad may be open per Database.
+#include "core/conninfo.hpp"
 #include "db/detail.hpp"
 
 #include <pqxx/nontransaction>
@@ -39,8 +40,7 @@ void detail::Session::drop() noexcept {
   staging_ready = false;
 }
 
-std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& conninfo,
-                                                          const std::string& application_name) {
+std::unique_ptr<pqxx::connection> detail::open_without_reactivation(const std::string& conninfo) {
   auto conn = std::make_unique<pqxx::connection>(conninfo);
   // libpqxx 6 would otherwise silently reconnect a broken connection, losing the session's
   // temp table and advisory lock behind our back; we reconnect explicitly instead.
@@ -48,6 +48,12 @@ std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& con
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   conn->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
+  return conn;
+}
+
+std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& conninfo,
+                                                          const std::string& application_name) {
+  auto conn = open_without_reactivation(conninfo);
   pqxx::nontransaction setup{*conn};
   // UTC so timestamps read back as text are unambiguous; UTF8 because COPY rows are sent as
   // the API's UTF-8 bytes (db/copy_text.hpp); notices ("already exists,
@@ -63,7 +69,7 @@ std::unique_ptr<pqxx::connection> detail::open_connection(const std::string& con
 
 Database::Database(std::string conninfo, std::string application_name)
     : m_impl(std::make_unique<Impl>()) {
-  m_impl->session.secrets = detail::secrets_of(conninfo);
+  m_impl->session.secrets = core::conninfo_secrets(conninfo);
   m_impl->session.conninfo =
       detail::with_default_connect_timeout(std::move(conninfo), kConnectTimeoutSeconds);
   m_impl->session.application_name = std::move(application_name);

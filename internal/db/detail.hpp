@@ -28,10 +28,6 @@ bool needs_reconnect(const DbError& error) noexcept;
 // UTC, microseconds, ISO 8601: "2026-11-22T14:00:00.000000Z" (what timestamptz parses exactly).
 std::string to_timestamptz_text(std::chrono::system_clock::time_point tp);
 
-// The password inside a libpq URI or key=value conninfo, as written and decoded (a library
-// message could echo either); empty when it has none.
-std::vector<Secret> secrets_of(std::string_view conninfo);
-
 // Adds connect_timeout when the conninfo has none, so an unreachable host fails in seconds
 // instead of the kernel's TCP timeout (minutes) and never stalls the scheduler for long.
 std::string with_default_connect_timeout(std::string conninfo, int seconds);
@@ -39,6 +35,10 @@ std::string with_default_connect_timeout(std::string conninfo, int seconds);
 // Opens a connection set up as every session of the daemon: no silent reactivation, UTC,
 // UTF8, warnings only, `application_name`. Throws libpqxx exceptions (translate them).
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, const std::string& application_name);
+
+// A bare connection that libpqxx will never silently re-open (a new session would lose the
+// old one's temp table or advisory lock). Throws libpqxx exceptions.
+std::unique_ptr<pqxx::connection> open_without_reactivation(const std::string& conninfo);
 
 // What the session needs from an open snapshot transaction when the connection goes away.
 struct OpenTransaction {

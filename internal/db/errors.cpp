@@ -1,6 +1,9 @@
 // libpqxx exceptions become DbError values here, and nowhere else.
 #include "db/detail.hpp"
 
+#include "core/conninfo.hpp"
+#include "core/iso_time.hpp"
+
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -55,128 +58,15 @@ std::string clean_message(std::string_view what_failed, std::string_view detail,
   return text;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view in) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
-        hex_value(in[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-bool is_uri(std::string_view conninfo) noexcept {
-  return conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
-}
-
-void add_secret(std::vector<Secret>& out, std::string raw, bool uri_encoded) {
-  if (raw.empty()) return;
-  if (uri_encoded) {
-    std::string decoded = percent_decode(raw);
-    if (decoded != raw) out.emplace_back(std::move(decoded));
-  }
-  out.emplace_back(std::move(raw));
-}
-
-void uri_secrets(std::string_view uri, std::vector<Secret>& out) {
-  std::string_view rest = uri.substr(uri.find("://") + 3);
-  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    const std::string_view userinfo = authority.substr(0, at);
-    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos)
-      add_secret(out, std::string(userinfo.substr(colon + 1)), true);
-  }
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    std::string_view query = rest.substr(q + 1);
-    while (!query.empty()) {
-      const auto amp = query.find('&');
-      const std::string_view param = query.substr(0, amp);
-      if (param.starts_with("password=")) add_secret(out, std::string(param.substr(9)), true);
-      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    }
-  }
-}
-
-// key = value pairs; values may be single-quoted with backslash escapes.
-void keyword_secrets(std::string_view s, std::vector<Secret>& out) {
-  std::size_t i = 0;
-  const auto skip_space = [&] {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
-  };
-  while (i < s.size()) {
-    skip_space();
-    const std::size_t key_start = i;
-    while (i < s.size() && s[i] != '=' && s[i] != ' ' && s[i] != '\t') ++i;
-    const std::string_view key = s.substr(key_start, i - key_start);
-    skip_space();
-    if (i >= s.size() || s[i] != '=') return; // malformed: libpq will refuse it anyway
-    ++i;
-    skip_space();
-    std::string value;
-    std::string raw;
-    if (i < s.size() && s[i] == '\'') {
-      const std::size_t raw_start = ++i;
-      while (i < s.size() && s[i] != '\'') {
-        if (s[i] == '\\' && i + 1 < s.size()) ++i;
-        value += s[i++];
-      }
-      raw = std::string(s.substr(raw_start, i - raw_start));
-      if (i < s.size()) ++i;
-    } else {
-      while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\n') value += s[i++];
-      raw = value;
-    }
-    if (key == "password") {
-      if (raw != value) add_secret(out, std::move(raw), false);
-      add_secret(out, std::move(value), false);
-    }
-  }
-}
-
 } // namespace
 
-std::vector<Secret> secrets_of(std::string_view conninfo) {
-  std::vector<Secret> out;
-  if (is_uri(conninfo))
-    uri_secrets(conninfo, out);
-  else
-    keyword_secrets(conninfo, out);
-  return out;
-}
-
 std::string with_default_connect_timeout(std::string conninfo, int seconds) {
-  if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
-  const std::string setting = "connect_timeout=" + std::to_string(seconds);
-  if (is_uri(conninfo))
-    conninfo += (conninfo.find('?') == std::string::npos ? "?" : "&") + setting;
-  else
-    conninfo += (conninfo.empty() ? "" : " ") + setting;
-  return conninfo;
+  return core::with_default_conninfo_param(std::move(conninfo), "connect_timeout",
+                                           std::to_string(seconds));
 }
 
 std::string to_timestamptz_text(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  const auto secs = floor<seconds>(tp);
-  const auto micros = duration_cast<microseconds>(tp - secs).count();
-  const std::time_t t = system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[32]; // micros is in [0, 999999]; the size only silences -Wformat-truncation
-  std::snprintf(frac, sizeof frac, ".%06dZ", static_cast<int>(micros));
-  return std::string(buf, n) + frac;
+  return core::format_iso8601(tp, core::Fraction::micros);
 }
 
 bool needs_reconnect(const DbError& error) noexcept {

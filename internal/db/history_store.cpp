@@ -1,6 +1,7 @@
 #include "db/history_store.hpp"
 
 #include "db/copy_text.hpp"
+#include "core/conninfo.hpp"
 #include "db/detail.hpp"
 #include "db/history_store_impl.hpp"
 
@@ -116,7 +117,7 @@ void upsert_chunk(pqxx::dbtransaction& tx, const ChunkRecord& r) {
 } // namespace
 
 HistoryStore::HistoryStore(std::string conninfo, std::string application_name) : m_impl(std::make_unique<Impl>()) {
-  m_impl->secrets = detail::secrets_of(conninfo);
+  m_impl->secrets = core::conninfo_secrets(conninfo);
   m_impl->conninfo = detail::with_default_connect_timeout(std::move(conninfo), kConnectTimeoutSeconds);
   m_impl->application_name = std::move(application_name);
 }

@@ -1,5 +1,6 @@
 #include "db/leader_lock.hpp"
 
+#include "core/conninfo.hpp"
 #include "db/detail.hpp"
 
 #include <pqxx/nontransaction>
@@ -11,23 +12,7 @@ using tl::unexpected;
 
 constexpr int kConnectTimeoutSeconds = 5;
 
-bool is_uri(std::string_view conninfo) noexcept {
-  return conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
-}
-
 } // namespace
-
-std::string with_default_conninfo_param(std::string conninfo, std::string_view key, std::string_view value) {
-  const std::string needle = std::string(key) + "=";
-  // Naive on purpose: a password containing "keepalives=" merely keeps the libpq default.
-  if (conninfo.find(needle) != std::string::npos) return conninfo;
-  const std::string setting = needle + std::string(value);
-  if (is_uri(conninfo))
-    conninfo += (conninfo.find('?') == std::string::npos ? "?" : "&") + setting;
-  else
-    conninfo += (conninfo.empty() ? "" : " ") + setting;
-  return conninfo;
-}
 
 struct LeaderLock::Impl {
   std::string conninfo;
@@ -45,12 +30,8 @@ struct LeaderLock::Impl {
   }
 
   void connect() {
-    auto c = std::make_unique<pqxx::connection>(conninfo);
     // Never silently reconnect: a new session does not hold the old session's lock.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    c->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
+    auto c = detail::open_without_reactivation(conninfo);
     pqxx::nontransaction setup{*c};
     // Server-side keepalives: if this process vanishes without closing its socket (a node
     // lost, a cable pulled), the server notices within ~20 s and releases the lock.
@@ -80,14 +61,14 @@ struct LeaderLock::Impl {
 
 LeaderLock::LeaderLock(std::string conninfo, std::string application_name, std::int64_t key)
     : m_impl(std::make_unique<Impl>()) {
-  m_impl->secrets = detail::secrets_of(conninfo);
+  m_impl->secrets = core::conninfo_secrets(conninfo);
   conninfo = detail::with_default_connect_timeout(std::move(conninfo), kConnectTimeoutSeconds);
-  conninfo = with_default_conninfo_param(std::move(conninfo), "keepalives", "1");
-  conninfo = with_default_conninfo_param(std::move(conninfo), "keepalives_idle", "5");
-  conninfo = with_default_conninfo_param(std::move(conninfo), "keepalives_interval", "2");
-  conninfo = with_default_conninfo_param(std::move(conninfo), "keepalives_count", "3");
+  conninfo = core::with_default_conninfo_param(std::move(conninfo), "keepalives", "1");
+  conninfo = core::with_default_conninfo_param(std::move(conninfo), "keepalives_idle", "5");
+  conninfo = core::with_default_conninfo_param(std::move(conninfo), "keepalives_interval", "2");
+  conninfo = core::with_default_conninfo_param(std::move(conninfo), "keepalives_count", "3");
   // Bounds how long an unacknowledged send blocks (ms): the liveness check cannot hang a tick.
-  conninfo = with_default_conninfo_param(std::move(conninfo), "tcp_user_timeout", "10000");
+  conninfo = core::with_default_conninfo_param(std::move(conninfo), "tcp_user_timeout", "10000");
   m_impl->conninfo = std::move(conninfo);
   m_impl->application_name = std::move(application_name);
   m_impl->key = key;

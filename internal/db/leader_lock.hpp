@@ -64,7 +64,4 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-// The conninfo with `key=value` added when `key` is not already set (URI or key=value form).
-std::string with_default_conninfo_param(std::string conninfo, std::string_view key, std::string_view value);
-
 } // namespace etl::db

@@ -1,5 +1,6 @@
 #include "db/partitions.hpp"
 
+#include "core/conninfo.hpp"
 #include "db/detail.hpp"
 
 #include <pqxx/nontransaction>
@@ -18,7 +19,7 @@ PartitionMaintainer::PartitionMaintainer(std::string conninfo, std::string appli
 
 tl::expected<PartitionReport, DbError> PartitionMaintainer::run(
     const PartitionPolicy& policy, std::optional<std::chrono::system_clock::time_point> fixed_clock) {
-  const auto secrets = detail::secrets_of(m_conninfo);
+  const auto secrets = core::conninfo_secrets(m_conninfo);
   PartitionReport report;
   std::string step = "connect to PostgreSQL for partition maintenance";
   const auto from_micros = [](std::int64_t micros) {

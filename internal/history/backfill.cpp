@@ -1,5 +1,7 @@
 #include "history/backfill.hpp"
 
+#include "core/iso_time.hpp"
+
 #include "history/coins_list.hpp"
 #include "history/fill_quota.hpp"
 #include "history/market_chart.hpp"
@@ -564,12 +566,7 @@ private:
 } // namespace
 
 std::string compact_utc(TimePoint t) {
-  const std::time_t secs = static_cast<std::time_t>(epoch_seconds_floor(t));
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return std::string(buf, n);
+  return core::format_iso8601_basic(std::chrono::system_clock::time_point(t.time_since_epoch()));
 }
 
 BackfillSummary run_backfill(const BackfillOptions& options, coingecko::ApiCaller& api, db::HistoryStore& store,

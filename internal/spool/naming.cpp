@@ -1,24 +1,13 @@
 #include "spool/naming.hpp"
 
+#include "core/iso_time.hpp"
+
 #include <charconv>
 #include <cstdio>
 #include <ctime>
 
 namespace etl::spool {
 namespace {
-
-std::tm to_utc_tm(SysTime t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(
-      std::chrono::floor<std::chrono::seconds>(t));
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return tm;
-}
-
-int millis_of(SysTime t) {
-  const auto ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  return static_cast<int>(ms < 0 ? ms + 1000 : ms);
-}
 
 bool parse_digits(std::string_view s, int& out) {
   if (s.empty()) return false;
@@ -37,29 +26,8 @@ bool valid_currency(std::string_view c) {
 
 } // namespace
 
-std::string format_utc_compact(SysTime t, bool with_millis) {
-  const std::tm tm = to_utc_tm(t);
-  char buf[96];
-  if (with_millis) {
-    std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis_of(t));
-  } else {
-    std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  }
-  return buf;
-}
-
-std::string format_iso8601(SysTime t) {
-  const std::tm tm = to_utc_tm(t);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis_of(t));
-  return buf;
-}
-
 std::string make_snapshot_id(SysTime t, std::string_view vs_currency, bool with_millis) {
-  std::string id = format_utc_compact(t, with_millis);
+  std::string id = core::format_iso8601_basic(t, with_millis ? core::Fraction::millis : core::Fraction::none);
   id += '_';
   id += vs_currency;
   return id;

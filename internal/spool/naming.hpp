@@ -14,7 +14,7 @@ namespace etl::spool {
 
 using SysTime = std::chrono::system_clock::time_point;
 
-std::string format_utc_compact(SysTime t, bool with_millis); // 20261122T140000Z / ...00.250Z
+// 20261122T140000Z_usd, or 20261122T140000.250Z_usd with millis.
 std::string make_snapshot_id(SysTime t, std::string_view vs_currency, bool with_millis = false);
 std::string raw_page_filename(std::string_view snapshot_id, int page);
 std::string processed_filename(std::string_view snapshot_id);
@@ -30,7 +30,5 @@ std::optional<std::pair<std::string, int>> parse_raw_page_filename(std::string_v
 
 // Orders snapshot ids by their time, then by name: the oldest-first replay order.
 bool snapshot_older(std::string_view a, std::string_view b);
-
-std::string format_iso8601(SysTime t); // 2026-11-22T14:00:00.250Z (for JSON and logs)
 
 } // namespace etl::spool

@@ -1,10 +1,12 @@
 #include "telemetry/health.hpp"
 
-#include "telemetry/json_escape.hpp"
+#include "core/json_escape.hpp"
 
 #include <string>
 
 namespace etl::telemetry {
+
+using core::json_quoted;
 
 void HealthState::loop_started(SysTime now) {
   std::lock_guard lock(m_mutex);

@@ -1,6 +1,7 @@
 #include "telemetry/logging.hpp"
 
-#include "telemetry/json_escape.hpp"
+#include "core/iso_time.hpp"
+#include "core/json_escape.hpp"
 
 #include <array>
 #include <chrono>
@@ -16,6 +17,8 @@
 #include <spdlog/spdlog.h>
 
 namespace etl::telemetry {
+
+using core::json_quoted;
 namespace {
 
 constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%eZ %l %v";
@@ -64,26 +67,13 @@ void append_text_value(std::string& out, const Field::Value& value) {
   }
 }
 
-std::string utc_timestamp(spdlog::log_clock::time_point time) {
-  const auto since_epoch = time.time_since_epoch();
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - secs).count();
-  const std::time_t t = secs.count();
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  std::array<char, 32> buf{};
-  const auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf.data(), n) + fmt::format(".{:03d}Z", millis);
-}
-
 // A pattern cannot escape the message, and a log pipeline must never see a broken line just
 // because a coin name or an error text holds a quote or a newline.
 class JsonFormatter final : public spdlog::formatter {
 public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     std::string line = R"({"ts":")";
-    line += utc_timestamp(msg.time);
+    line += core::format_iso8601(msg.time);
     line += R"(","level":)";
     const auto level = spdlog::level::to_string_view(msg.level);
     line += json_quoted(std::string_view(level.data(), level.size()));

@@ -1,7 +1,7 @@
 #include "telemetry/status.hpp"
 
 #include "telemetry/health.hpp"
-#include "telemetry/json_escape.hpp"
+#include "core/json_escape.hpp"
 
 #include <array>
 #include <cmath>
@@ -10,6 +10,8 @@
 #include <spdlog/fmt/fmt.h>
 
 namespace etl::telemetry {
+
+using core::json_quoted;
 namespace {
 
 // Seconds with millisecond precision: enough for humans, and never "1e-05" or "nan" in JSON.
@@ -64,22 +66,6 @@ std::string_view StageReport::outcome() const noexcept {
     return "ok";
   }
   return failures == runs ? "failed" : "partial";
-}
-
-std::string iso8601_utc(SysTime t) {
-  const auto since_epoch = t.time_since_epoch();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - secs).count();
-  if (millis < 0) { // before 1970: floor, so the millisecond field stays within 0..999
-    secs -= std::chrono::seconds(1);
-    millis += 1000;
-  }
-  const std::time_t tt = secs.count();
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  std::array<char, 32> buf{};
-  const auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf.data(), n) + fmt::format(".{:03d}Z", millis);
 }
 
 std::string key_value_lines_to_json(std::string_view text) {

@@ -1,6 +1,8 @@
 #pragma once
 // What GET /status reports: the outcome of the last tick per stage, and the pure functions that
 // render it (with the health state) as one JSON document for humans and scripts.
+#include "core/iso_time.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -43,8 +45,9 @@ struct StatusInfo {
   std::string config_json = "{}"; // a JSON object, e.g. from key_value_lines_to_json()
 };
 
-// "2026-11-22T14:00:00.123Z" (UTC, milliseconds).
-std::string iso8601_utc(SysTime t);
+// "2026-11-22T14:00:00.123Z" (UTC, milliseconds): core's one formatter, under the name the
+// pipeline already uses.
+inline std::string iso8601_utc(SysTime t) { return core::format_iso8601(t); }
 
 // "NAME=value" lines (what check-config prints) -> {"NAME":"value",...}, in line order. Lines
 // without '=' are skipped. Lets /status show the effective config without the server knowing

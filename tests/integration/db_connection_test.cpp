@@ -1,5 +1,6 @@
 // Connection failures, reconnection and error classification against a real PostgreSQL.
 #include "db/detail.hpp"
+#include "core/conninfo.hpp"
 #include "db_test_support.hpp"
 
 #include <chrono>
@@ -127,19 +128,20 @@ TEST_CASE("ensure_connected reconnects after disconnect and sets application_nam
 
 TEST_CASE("conninfo helpers: secrets, connect_timeout, timestamps", "[db]") {
   using namespace etl::db::detail;
+  using etl::core::conninfo_secrets;
   const auto texts = [](const std::vector<etl::Secret>& v) {
     std::vector<std::string> out;
     for (const auto& s : v) out.push_back(s.reveal());
     return out;
   };
-  CHECK(texts(secrets_of("postgresql://u:p%40ss@h:5432/db")) ==
+  CHECK(texts(conninfo_secrets("postgresql://u:p%40ss@h:5432/db")) ==
         std::vector<std::string>{"p@ss", "p%40ss"});
-  CHECK(texts(secrets_of("postgres://u@h/db?sslmode=disable&password=pw")) ==
+  CHECK(texts(conninfo_secrets("postgres://u@h/db?sslmode=disable&password=pw")) ==
         std::vector<std::string>{"pw"});
-  CHECK(texts(secrets_of("host=h password='it\\'s secret' user=u")) ==
+  CHECK(texts(conninfo_secrets("host=h password='it\\'s secret' user=u")) ==
         std::vector<std::string>{"it\\'s secret", "it's secret"});
-  CHECK(texts(secrets_of("host=h password = plain user=u")) == std::vector<std::string>{"plain"});
-  CHECK(secrets_of("postgresql://u@h/db").empty());
+  CHECK(texts(conninfo_secrets("host=h password = plain user=u")) == std::vector<std::string>{"plain"});
+  CHECK(conninfo_secrets("postgresql://u@h/db").empty());
 
   CHECK(with_default_connect_timeout("postgresql://h/db", 10) ==
         "postgresql://h/db?connect_timeout=10");

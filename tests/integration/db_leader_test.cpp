@@ -118,11 +118,3 @@ TEST_CASE("leader lock: an unreachable server is an unavailable error, never lea
   CHECK(status.error().kind == DbError::Kind::unavailable);
   CHECK_FALSE(lock.is_leader());
 }
-
-TEST_CASE("leader lock: conninfo gets keepalive defaults without overriding the user's", "[db][leader]") {
-  CHECK(with_default_conninfo_param("postgresql://h/db", "keepalives", "1") == "postgresql://h/db?keepalives=1");
-  CHECK(with_default_conninfo_param("postgresql://h/db?sslmode=require", "keepalives_idle", "5") ==
-        "postgresql://h/db?sslmode=require&keepalives_idle=5");
-  CHECK(with_default_conninfo_param("host=h dbname=d", "keepalives", "1") == "host=h dbname=d keepalives=1");
-  CHECK(with_default_conninfo_param("host=h keepalives_idle=60", "keepalives_idle", "5") == "host=h keepalives_idle=60");
-}

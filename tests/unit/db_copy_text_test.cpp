@@ -1,5 +1,5 @@
 #include "db/copy_text.hpp"
-#include "market/byte_scan.hpp"
+#include "core/byte_scan.hpp"
 
 #include "support/split.hpp"
 
@@ -107,13 +107,13 @@ TEST_CASE("the eight-byte scan finds the first byte to escape at every offset", 
         std::string text(len, 'a');
         for (std::size_t k = 0; k < len; k += 3) text[k] = '\xc3';
         text[at] = special;
-        CHECK(etl::market::find_control_or(text, '\\', '"') == at);
+        CHECK(etl::core::find_control_or(text, '\\', '"') == at);
       }
     }
   }
   const std::string_view plain = "ünïcødé 🚀 plain text, no escapes";
-  CHECK(etl::market::find_control_or(plain, '\\', '"') == plain.size());
-  CHECK(etl::market::find_control_or("0123456789abcdef\"", '\\', '"') == 16);
+  CHECK(etl::core::find_control_or(plain, '\\', '"') == plain.size());
+  CHECK(etl::core::find_control_or("0123456789abcdef\"", '\\', '"') == 16);
   CHECK(escaped(std::string(40, 'x') + "\t" + std::string(9, 'y') + "\\") ==
         std::string(40, 'x') + "\\t" + std::string(9, 'y') + "\\\\");
 }

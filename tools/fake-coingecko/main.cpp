@@ -1,6 +1,9 @@
 // fake-coingecko: a loopback stand-in for GET /api/v3/coins/markets used by integration and
 // system tests. It serves a captured fixture (sliced into pages without re-serializing a byte)
 // and replays scripted faults, one per request. See --help.
+#include "core/iso_time.hpp"
+#include "core/json_escape.hpp"
+
 #include <httplib.h>
 
 #include <algorithm>
@@ -239,34 +242,14 @@ std::pair<std::deque<Step>, std::string> parse_script(const std::string& text) {
 
 // ---- state ----
 
+// The daemon's own escaper and formatter (internal/core), so the fake writes what it reads.
 std::string json_escape(std::string_view s) {
   std::string out;
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
+  etl::core::append_json_escaped(out, s);
   return out;
 }
 
-std::string utc_now_iso() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
+std::string utc_now_iso() { return etl::core::format_iso8601(std::chrono::system_clock::now()); }
 
 struct Options {
   int port = 0;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string_view>
 
-namespace etl::market {
+namespace etl::core {
 
 // Index of the first byte below 0x20 or equal to `a` or `b` (both ASCII), or text.size().
 inline std::size_t find_control_or(std::string_view text, char a, char b) noexcept {
@@ -14,7 +14,9 @@ inline std::size_t find_control_or(std::string_view text, char a, char b) noexce
   constexpr std::uint64_t kHighs = 0x8080808080808080ull;
   // Nonzero iff some byte of x is zero / below n (n <= 0x80); bytes >= 0x80 never match.
   const auto has_zero = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
-  const auto has_below = [](std::uint64_t x, std::uint64_t n) { return (x - kOnes * n) & ~x & kHighs; };
+  const auto has_below = [](std::uint64_t x, std::uint64_t n) {
+    return (x - kOnes * n) & ~x & kHighs;
+  };
   const std::uint64_t pattern_a = kOnes * static_cast<unsigned char>(a);
   const std::uint64_t pattern_b = kOnes * static_cast<unsigned char>(b);
   const char* data = text.data();
@@ -31,4 +33,4 @@ inline std::size_t find_control_or(std::string_view text, char a, char b) noexce
   return text.size();
 }
 
-} // namespace etl::market
+} // namespace etl::core
