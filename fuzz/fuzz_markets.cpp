@@ -10,8 +10,8 @@
 //     fuzz/fuzz_markets.cpp internal/market/*.cpp -o fuzz_markets
 //   UBSAN_OPTIONS=suppressions=fuzz/ubsan_rapidjson.supp:halt_on_error=1 \
 //     ./fuzz_markets -max_len=16384 -max_total_time=300 fuzz/corpus/markets
-#include "market/parse_markets.hpp"
 #include "market/fields.hpp"
+#include "market/parse_markets.hpp"
 #include "market/processed_json.hpp"
 
 #include <cstddef>

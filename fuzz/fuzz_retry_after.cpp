@@ -13,9 +13,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace std::chrono;
   const std::string_view value(reinterpret_cast<const char*>(data), size);
   // Fixed "now"s spread over what a nanosecond system_clock can hold (about 1678 to 2262).
-  for (const auto now : {system_clock::time_point{}, system_clock::time_point{} + seconds{1'700'000'000},
-                         system_clock::time_point{} - seconds{9'000'000'000},
-                         system_clock::time_point{} + seconds{9'000'000'000}}) {
+  for (const auto now :
+       {system_clock::time_point{}, system_clock::time_point{} + seconds{1'700'000'000},
+        system_clock::time_point{} - seconds{9'000'000'000},
+        system_clock::time_point{} + seconds{9'000'000'000}}) {
     const auto parsed = etl::http::parse_retry_after(value, now);
     if (parsed && (*parsed < seconds{0} || *parsed > hours{24})) __builtin_trap();
   }

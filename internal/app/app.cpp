@@ -63,10 +63,8 @@ int run(int argc, char** argv, ShutdownWatchdog& watchdog, const BuildStamp& bui
           {cfg->log_dir, cfg->log_level, cfg->log_format == config::LogFormat::json});
       !ok)
     spdlog::warn("file logging disabled: {}", ok.error());
-  for (const auto& warning : config::config_warnings(*cfg))
-    spdlog::warn("{}", warning);
-  for (const auto& warning : config::secret_flag_warnings(*cli))
-    spdlog::warn("{}", warning);
+  for (const auto& warning : config::config_warnings(*cfg)) spdlog::warn("{}", warning);
+  for (const auto& warning : config::secret_flag_warnings(*cli)) spdlog::warn("{}", warning);
   if (cli->command == config::Command::migrate) return run_migrate(*cfg);
   if (cli->command == config::Command::backfill) return run_backfill(*cli, *cfg, watchdog, build);
   return run_daemon(*cli, *cfg, watchdog, build);

@@ -4,8 +4,8 @@
 #include "app/wiring.hpp"
 #include "core/url_secrets.hpp"
 #include "db/history_store.hpp"
-#include "pacing/pacing.hpp"
 #include "history/backfill.hpp"
+#include "pacing/pacing.hpp"
 
 #include <iostream>
 
@@ -63,8 +63,7 @@ int report_backfill(const history::BackfillSummary& sum, bool ohlc) {
                                      sum.coins_changed)
                        : std::string(),
       sum.interrupted ? "; interrupted" : "");
-  for (const auto& p : sum.problems)
-    spdlog::error("backfill failed: {}", p);
+  for (const auto& p : sum.problems) spdlog::error("backfill failed: {}", p);
   spdlog::default_logger()->flush();
   if (sum.complete()) return kExitOk;
   std::cerr << "coingecko-etl: backfill incomplete: " << sum.failed << " chunk(s) failed"
@@ -72,8 +71,7 @@ int report_backfill(const history::BackfillSummary& sum, bool ohlc) {
             << (sum.interrupted ? ", interrupted" : "")
             << (sum.fatal ? ", stopped on an error" : "")
             << "; run it again to retry (done chunks are not fetched again)\n";
-  for (const auto& p : sum.problems)
-    std::cerr << "  - " << p << "\n";
+  for (const auto& p : sum.problems) std::cerr << "  - " << p << "\n";
   return kExitFailure;
 }
 

@@ -33,15 +33,16 @@ public:
       : m_cfg(cfg), m_build(build), m_metrics({build.version, build.revision}),
         m_transport(curl_options(cfg, build)),
         // HISTORY_COINS: history in the calls each tick's sweep leaves free (only `run` fills).
-        m_history_fill(cli.command == config::Command::run
-                           ? HistoryFill::create(cfg, daemon_pacing(cfg), curl_options(cfg, build),
-                                                 m_metrics)
-                           : nullptr),
+        m_history_fill(
+            cli.command == config::Command::run
+                ? HistoryFill::create(cfg, daemon_pacing(cfg), curl_options(cfg, build), m_metrics)
+                : nullptr),
         m_client(client_options(cfg), m_transport, m_stop,
-                 client_observer(m_metrics, m_history_fill ? std::function<void()>([f = m_history_fill.get()] {
-                   f->count_sweep_attempt(); // the sweep's share of the tick's budget
-                 })
-                                                           : std::function<void()>())),
+                 client_observer(
+                     m_metrics, m_history_fill ? std::function<void()>([f = m_history_fill.get()] {
+                       f->count_sweep_attempt(); // the sweep's share of the tick's budget
+                     })
+                                               : std::function<void()>())),
         m_database(cfg.conninfo()), m_partitions(cfg.conninfo()), m_source(m_client),
         m_queue(spool) {
     const pacing::Pacing pacing = daemon_pacing(cfg);

@@ -23,8 +23,7 @@ std::unique_ptr<HistoryFill> HistoryFill::create(const config::Config& cfg,
     if (selection)
       spdlog::error(
           "history fill off: COINGECKO_URL does not end in /coins/markets: set COINGECKO_API_BASE");
-    else
-      spdlog::error("history fill off: HISTORY_COINS: {}", problem);
+    else spdlog::error("history fill off: HISTORY_COINS: {}", problem);
     return nullptr;
   }
   history::FillerOptions options;

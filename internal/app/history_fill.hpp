@@ -1,9 +1,9 @@
 #pragma once
 // Wiring of the daemon's background history fill (HISTORY_COINS, issue 11): builds the filler
 // from the configuration and, after every tick, hands it the calls the sweep left free.
-#include "http/transport.hpp"
 #include "config/config.hpp"
 #include "history/background_filler.hpp"
+#include "http/transport.hpp"
 #include "pacing/pacing.hpp"
 #include "telemetry/history_metrics.hpp"
 #include "telemetry/metrics.hpp"

@@ -11,8 +11,7 @@ namespace etl::app {
 
 int usage_error(const std::vector<std::string>& problems, std::string_view heading) {
   std::cerr << "coingecko-etl: " << heading << "\n";
-  for (const auto& p : problems)
-    std::cerr << "  - " << p << "\n";
+  for (const auto& p : problems) std::cerr << "  - " << p << "\n";
   std::cerr << "Run 'coingecko-etl --help' for the settings and what they allow.\n";
   return kExitUsage;
 }

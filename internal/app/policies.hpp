@@ -19,7 +19,6 @@ std::chrono::milliseconds backfill_request_deadline(const config::Config& cfg);
 // Shown in pg_stat_activity, so an operator (or a test) can find the leader's lock session.
 std::string lock_application_name();
 // The pacing of a sweep: one log line and the planned-calls gauges.
-void report_pacing(const pacing::Pacing& p, const config::Config& cfg,
-                   telemetry::Metrics& metrics);
+void report_pacing(const pacing::Pacing& p, const config::Config& cfg, telemetry::Metrics& metrics);
 
 } // namespace etl::app

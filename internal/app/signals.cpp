@@ -69,7 +69,8 @@ struct ShutdownWatchdog::State {
     const sigset_t set = handled_set();
     signal_fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (signal_fd < 0 || wake_fd < 0) throw std::system_error(errno, std::generic_category(), "signalfd/eventfd");
+    if (signal_fd < 0 || wake_fd < 0)
+      throw std::system_error(errno, std::generic_category(), "signalfd/eventfd");
     thread = std::thread([this] { watch(); });
   }
 
@@ -155,7 +156,8 @@ ShutdownWatchdog::ShutdownWatchdog() : m_state(std::make_unique<State>()) {}
 
 ShutdownWatchdog::~ShutdownWatchdog() = default;
 
-int ShutdownWatchdog::run(const std::function<int()>& work, StopSignal& stop, const ShutdownPolicy& policy) {
+int ShutdownWatchdog::run(const std::function<int()>& work, StopSignal& stop,
+                          const ShutdownPolicy& policy) {
   auto& s = *m_state;
   {
     const std::lock_guard lock(s.mutex);

@@ -1,9 +1,9 @@
 #pragma once
 // Settings -> each module's options. No decisions beyond the mapping (those are in policies.hpp).
 #include "app/app.hpp"
-#include "http/transport.hpp"
 #include "coingecko/markets_client.hpp"
 #include "config/config.hpp"
+#include "http/transport.hpp"
 #include "pipeline/pipeline.hpp"
 #include "server/http_server.hpp"
 #include "telemetry/metrics.hpp"
@@ -18,8 +18,7 @@ coingecko::ClientOptions client_options(const config::Config& cfg);
 // on_attempt: also told of every markets HTTP attempt (the history fill counts the sweep's calls).
 coingecko::ClientObserver client_observer(telemetry::Metrics& metrics,
                                           std::function<void()> on_attempt = {});
-pipeline::PipelineOptions pipeline_options(const config::Config& cfg,
-                                           const pacing::Pacing& pacing);
+pipeline::PipelineOptions pipeline_options(const config::Config& cfg, const pacing::Pacing& pacing);
 server::ServerOptions server_options(const config::Config& cfg, const BuildStamp& build);
 
 } // namespace etl::app

@@ -68,7 +68,8 @@ Classified classify_transport(TransportErrorKind kind) {
   case TransportErrorKind::connect:
   case TransportErrorKind::timeout:
   case TransportErrorKind::other: return {FetchFailure::transport, true};
-  case TransportErrorKind::tls: return {FetchFailure::transport, false}; // a bad certificate stays bad
+  case TransportErrorKind::tls:
+    return {FetchFailure::transport, false}; // a bad certificate stays bad
   case TransportErrorKind::too_large: return {FetchFailure::too_large, false};
   case TransportErrorKind::cancelled: return {FetchFailure::cancelled, false};
   }
@@ -86,19 +87,22 @@ std::string_view api_key_header(Plan plan) noexcept {
 
 } // namespace
 
-ApiCaller::ApiCaller(CallerOptions options, HttpTransport& transport, StopSignal& stop, ClientObserver observer,
-                     std::uint64_t seed)
-    : m_options(std::move(options)), m_transport(transport), m_stop(stop), m_observer(std::move(observer)),
+ApiCaller::ApiCaller(CallerOptions options, HttpTransport& transport, StopSignal& stop,
+                     ClientObserver observer, std::uint64_t seed)
+    : m_options(std::move(options)), m_transport(transport), m_stop(stop),
+      m_observer(std::move(observer)),
       // Burst of one: CoinGecko counts calls per minute, so a full-size burst followed by the
       // refill rate could put twice the allowance into one window and earn a 429.
       m_limiter(m_options.rate_limit_per_minute, 1.0, SteadyClock::now()), m_rng(seed) {}
 
-tl::expected<FetchedPage, FetchError> ApiCaller::get(std::string url, std::string_view what_text,
-                                                     std::chrono::steady_clock::time_point deadline) {
+tl::expected<FetchedPage, FetchError>
+ApiCaller::get(std::string url, std::string_view what_text,
+               std::chrono::steady_clock::time_point deadline) {
   HttpRequest request;
   request.url = std::move(url);
   request.headers.emplace_back("Accept", "application/json");
-  if (const auto header = api_key_header(m_options.plan); !header.empty() && !m_options.api_key.empty())
+  if (const auto header = api_key_header(m_options.plan);
+      !header.empty() && !m_options.api_key.empty())
     request.headers.emplace_back(std::string(header), m_options.api_key.reveal());
 
   const std::string what(what_text);
@@ -124,18 +128,23 @@ tl::expected<FetchedPage, FetchError> ApiCaller::get(std::string url, std::strin
     const auto start = SteadyClock::now();
     const bool stopped = m_stop.wait_for(d);
     if (m_observer.on_wait)
-      m_observer.on_wait(WaitEvent{cause, std::chrono::duration<double>(SteadyClock::now() - start)});
+      m_observer.on_wait(
+          WaitEvent{cause, std::chrono::duration<double>(SteadyClock::now() - start)});
     return !stopped;
   };
 
   int attempts = 0;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    if (m_stop.stop_requested()) return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
+    if (m_stop.stop_requested())
+      return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
     if (SteadyClock::now() >= deadline) return give_up("deadline reached", attempts);
 
-    if (const auto need = m_limiter.wait_needed(SteadyClock::now()); need > SteadyClock::duration::zero()) {
-      if (SteadyClock::now() + need > deadline) return give_up("rate limit wait would pass the next tick", attempts);
-      if (!wait("rate_limit", need)) return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
+    if (const auto need = m_limiter.wait_needed(SteadyClock::now());
+        need > SteadyClock::duration::zero()) {
+      if (SteadyClock::now() + need > deadline)
+        return give_up("rate limit wait would pass the next tick", attempts);
+      if (!wait("rate_limit", need))
+        return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
     }
     m_limiter.consume(SteadyClock::now());
 
@@ -153,15 +162,17 @@ tl::expected<FetchedPage, FetchError> ApiCaller::get(std::string url, std::strin
       verdict = classify_status(result->status);
       if (!verdict.failure) {
         if (m_observer.on_attempt) m_observer.on_attempt(AttemptEvent{result->status, "", took});
-        return FetchedPage{std::move(result->body), result->status, attempts, std::chrono::system_clock::now()};
+        return FetchedPage{std::move(result->body), result->status, attempts,
+                           std::chrono::system_clock::now()};
       }
       error.status = result->status;
       error.message = "HTTP " + std::to_string(result->status);
       // Redact before cutting so a key straddling the cut cannot leak half of itself.
-      error.body_excerpt = excerpt(redact(redact(std::string(std::string_view(result->body).substr(0, 4096)),
-                                                 {&m_options.api_key}),
-                                          m_options.url_secrets));
-      error.body = redact(redact(std::move(result->body), {&m_options.api_key}), m_options.url_secrets);
+      error.body_excerpt = excerpt(redact(
+          redact(std::string(std::string_view(result->body).substr(0, 4096)), {&m_options.api_key}),
+          m_options.url_secrets));
+      error.body =
+          redact(redact(std::move(result->body), {&m_options.api_key}), m_options.url_secrets);
       retry_after = std::move(result->retry_after);
     } else {
       verdict = classify_transport(result.error().kind);
@@ -170,7 +181,8 @@ tl::expected<FetchedPage, FetchError> ApiCaller::get(std::string url, std::strin
         error.message = "deadline reached during the request";
     }
     error.failure = *verdict.failure;
-    if (m_observer.on_attempt) m_observer.on_attempt(AttemptEvent{error.status, to_string(error.failure), took});
+    if (m_observer.on_attempt)
+      m_observer.on_attempt(AttemptEvent{error.status, to_string(error.failure), took});
     // FetchError.status is the last HTTP status seen, even if a later attempt got no response.
     if (error.status == 0 && last) error.status = last->status;
 
@@ -183,12 +195,15 @@ tl::expected<FetchedPage, FetchError> ApiCaller::get(std::string url, std::strin
     last = std::move(error);
     if (!verdict.retryable) return fail(last->failure, what + ": " + detail, attempts);
     if (attempt + 1 >= max_attempts)
-      return fail(last->failure, what + ": " + detail + " after " + std::to_string(attempts) + " attempts", attempts);
+      return fail(last->failure,
+                  what + ": " + detail + " after " + std::to_string(attempts) + " attempts",
+                  attempts);
 
     std::string_view cause = "backoff";
     SteadyClock::duration delay{};
-    const auto parsed = retry_after ? parse_retry_after(*retry_after, std::chrono::system_clock::now())
-                                    : std::optional<std::chrono::seconds>{};
+    const auto parsed = retry_after
+                            ? parse_retry_after(*retry_after, std::chrono::system_clock::now())
+                            : std::optional<std::chrono::seconds>{};
     if (parsed) {
       cause = "retry_after";
       delay = *parsed;
@@ -196,8 +211,10 @@ tl::expected<FetchedPage, FetchError> ApiCaller::get(std::string url, std::strin
       const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(m_rng);
       delay = backoff_delay(attempt, m_options.backoff_base, m_options.backoff_cap, unit);
     }
-    if (SteadyClock::now() + delay > deadline) return give_up("retry would pass the next tick", attempts);
-    if (!wait(cause, delay)) return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
+    if (SteadyClock::now() + delay > deadline)
+      return give_up("retry would pass the next tick", attempts);
+    if (!wait(cause, delay))
+      return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
   }
   return give_up("no attempts left", attempts); // unreachable: the loop returns on its last attempt
 }

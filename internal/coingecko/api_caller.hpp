@@ -3,11 +3,11 @@
 // with back-off and full jitter, Retry-After, classification of the final outcome. MarketsClient
 // and the history client both call through one ApiCaller, so a process keeps one rate limit.
 #include "coingecko/plan.hpp"
-#include "http/transport.hpp"
-#include "http/url_encode.hpp"
-#include "http/rate_limiter.hpp"
 #include "core/secret.hpp"
 #include "core/stop_signal.hpp"
+#include "http/rate_limiter.hpp"
+#include "http/transport.hpp"
+#include "http/url_encode.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -21,22 +21,21 @@
 
 namespace etl::coingecko {
 
-
 // Outcome reasons: metric label values, keep the set fixed.
 enum class FetchFailure {
-  rate_limited,  // 429 after all attempts
-  server_error,  // 5xx / 408 after all attempts
-  unauthorized,  // 401 / 403 (bad key, Cloudflare block): not retried
-  client_error,  // other 4xx: not retried
-  transport,     // connect/timeout/tls/size after all attempts
-  too_large,     // body over the limit: not retried
-  cancelled,     // shutdown, or the next tick's deadline reached while waiting
+  rate_limited, // 429 after all attempts
+  server_error, // 5xx / 408 after all attempts
+  unauthorized, // 401 / 403 (bad key, Cloudflare block): not retried
+  client_error, // other 4xx: not retried
+  transport,    // connect/timeout/tls/size after all attempts
+  too_large,    // body over the limit: not retried
+  cancelled,    // shutdown, or the next tick's deadline reached while waiting
 };
 std::string_view to_string(FetchFailure failure) noexcept;
 
 struct FetchError {
   FetchFailure failure;
-  long status = 0;          // last HTTP status, 0 when none
+  long status = 0; // last HTTP status, 0 when none
   int attempts = 0;
   std::string message;      // never contains the API key
   std::string body_excerpt; // first bytes of the last error body, for the log
@@ -67,12 +66,13 @@ struct ClientObserver {
 
 struct CallerOptions {
   Plan plan = Plan::public_api;
-  Secret api_key; // empty = no key header
+  Secret api_key;       // empty = no key header
   int max_attempts = 4; // per call, first try included
   std::chrono::milliseconds backoff_base{1'000};
   std::chrono::milliseconds backoff_cap{30'000};
   double rate_limit_per_minute = 5;
-  // Key values inside the configured URL's query (?x_cg_demo_api_key=...), scrubbed from error text.
+  // Key values inside the configured URL's query (?x_cg_demo_api_key=...), scrubbed from error
+  // text.
   std::vector<std::string> url_secrets;
 };
 
@@ -81,8 +81,8 @@ using http::url_encode;
 
 class ApiCaller {
 public:
-  ApiCaller(CallerOptions options, http::HttpTransport& transport, StopSignal& stop, ClientObserver observer = {},
-            std::uint64_t seed = std::random_device{}());
+  ApiCaller(CallerOptions options, http::HttpTransport& transport, StopSignal& stop,
+            ClientObserver observer = {}, std::uint64_t seed = std::random_device{}());
 
   // One GET of `url` (`what` names it in messages). Retries network errors, 408/429/5xx with
   // back-off and full jitter, honours Retry-After, and gives up rather than wait past

@@ -19,11 +19,15 @@ std::string_view to_string(FetchFailure failure) noexcept {
   return "transport";
 }
 
-
 namespace {
 
 CallerOptions caller_options(const ClientOptions& o) {
-  return CallerOptions{o.plan, o.api_key, o.max_attempts, o.backoff_base, o.backoff_cap, o.rate_limit_per_minute,
+  return CallerOptions{o.plan,
+                       o.api_key,
+                       o.max_attempts,
+                       o.backoff_base,
+                       o.backoff_cap,
+                       o.rate_limit_per_minute,
                        url_secret_values(o.markets_url)};
 }
 
@@ -32,7 +36,8 @@ CallerOptions caller_options(const ClientOptions& o) {
 MarketsClient::MarketsClient(ClientOptions options, HttpTransport& transport, StopSignal& stop,
                              ClientObserver observer, std::uint64_t seed)
     : m_options(std::move(options)),
-      m_owned(std::make_unique<ApiCaller>(caller_options(m_options), transport, stop, std::move(observer), seed)),
+      m_owned(std::make_unique<ApiCaller>(caller_options(m_options), transport, stop,
+                                          std::move(observer), seed)),
       m_caller(m_owned.get()) {}
 
 MarketsClient::MarketsClient(ClientOptions options, ApiCaller& caller)
@@ -57,7 +62,8 @@ std::string MarketsClient::page_url(std::string_view vs_currency, int page) cons
   url = url.substr(0, url.find('#'));
   const auto qmark = url.find('?');
   const std::string_view base = url.substr(0, qmark);
-  const std::string_view query = qmark == std::string_view::npos ? std::string_view{} : url.substr(qmark + 1);
+  const std::string_view query =
+      qmark == std::string_view::npos ? std::string_view{} : url.substr(qmark + 1);
 
   struct Param {
     std::string_view key;
@@ -70,7 +76,8 @@ std::string MarketsClient::page_url(std::string_view vs_currency, int page) cons
     if (!item.empty()) {
       const auto eq = item.find('=');
       const std::string_view key = item.substr(0, eq);
-      params.push_back({key, eq == std::string_view::npos ? std::string{} : std::string(item.substr(eq))});
+      params.push_back(
+          {key, eq == std::string_view::npos ? std::string{} : std::string(item.substr(eq))});
     }
     pos = amp + 1;
   }
@@ -110,9 +117,11 @@ std::string MarketsClient::page_url(std::string_view vs_currency, int page) cons
   return out;
 }
 
-tl::expected<FetchedPage, FetchError> MarketsClient::fetch_page(std::string_view vs_currency, int page,
-                                                                std::chrono::steady_clock::time_point deadline) {
-  return m_caller->get(page_url(vs_currency, page), "page " + std::to_string(page) + " (" + std::string(vs_currency) + ")",
+tl::expected<FetchedPage, FetchError>
+MarketsClient::fetch_page(std::string_view vs_currency, int page,
+                          std::chrono::steady_clock::time_point deadline) {
+  return m_caller->get(page_url(vs_currency, page),
+                       "page " + std::to_string(page) + " (" + std::string(vs_currency) + ")",
                        deadline);
 }
 

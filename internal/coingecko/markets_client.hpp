@@ -20,9 +20,9 @@ namespace etl::coingecko {
 struct ClientOptions {
   std::string markets_url{kPublicMarketsUrl};
   Plan plan = Plan::public_api;
-  Secret api_key;              // empty = no key header
+  Secret api_key; // empty = no key header
   int per_page = 100;
-  int max_attempts = 4;        // per page, first try included
+  int max_attempts = 4; // per page, first try included
   std::chrono::milliseconds backoff_base{1'000};
   std::chrono::milliseconds backoff_cap{30'000};
   double rate_limit_per_minute = 5;

@@ -21,7 +21,9 @@ std::optional<int> default_monthly_credits(Plan plan) noexcept;
 // other plan's host fails with CoinGecko error 10010/10011.
 inline constexpr std::string_view kPublicHost = "api.coingecko.com";
 inline constexpr std::string_view kProHost = "pro-api.coingecko.com";
-inline constexpr std::string_view kPublicMarketsUrl = "https://api.coingecko.com/api/v3/coins/markets";
-inline constexpr std::string_view kProMarketsUrl = "https://pro-api.coingecko.com/api/v3/coins/markets";
+inline constexpr std::string_view kPublicMarketsUrl =
+    "https://api.coingecko.com/api/v3/coins/markets";
+inline constexpr std::string_view kProMarketsUrl =
+    "https://pro-api.coingecko.com/api/v3/coins/markets";
 
 } // namespace etl::coingecko

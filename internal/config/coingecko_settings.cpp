@@ -20,7 +20,8 @@ using coingecko::Plan;
 
 bool valid_currency(std::string_view code) {
   if (code.empty() || code.size() > 10) return false;
-  return std::all_of(code.begin(), code.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+  return std::all_of(code.begin(), code.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
 }
 
 void load_currencies(Loader& in, Config& out) {
@@ -31,7 +32,8 @@ void load_currencies(Loader& in, Config& out) {
   for (const auto part : split(*value, ',')) {
     std::string code = to_lower(trim(part));
     if (!valid_currency(code)) {
-      in.bad(name, *value, "each currency must be 1 to 10 letters or digits, comma-separated (e.g. usd,eur)");
+      in.bad(name, *value,
+             "each currency must be 1 to 10 letters or digits, comma-separated (e.g. usd,eur)");
       return;
     }
     if (std::find(codes.begin(), codes.end(), code) != codes.end()) {
@@ -49,7 +51,8 @@ void load_currencies(Loader& in, Config& out) {
 
 // Decimal calls per minute: digits with an optional fraction, nothing else (no exponents, inf).
 std::optional<double> parse_rate(std::string_view text) {
-  if (text.empty() || text.find_first_not_of("0123456789.") != std::string_view::npos) return std::nullopt;
+  if (text.empty() || text.find_first_not_of("0123456789.") != std::string_view::npos)
+    return std::nullopt;
   const auto dot = text.find('.');
   if (dot != std::string_view::npos &&
       (dot == 0 || dot + 1 == text.size() || text.find('.', dot + 1) != std::string_view::npos)) {
@@ -67,14 +70,17 @@ void load_key_and_plan(Loader& in, Config& out) {
   const auto file = in.get_optional("COINGECKO_API_KEY_FILE");
   const bool key_given = direct.has_value() || file.has_value();
   if (direct && file) {
-    in.bad_secret("COINGECKO_API_KEY", "is set together with COINGECKO_API_KEY_FILE; set only one of them");
+    in.bad_secret("COINGECKO_API_KEY",
+                  "is set together with COINGECKO_API_KEY_FILE; set only one of them");
   } else if (direct) {
     out.api_key = Secret(std::string(*direct));
   } else if (file) {
-    if (auto key = in.secret_file("COINGECKO_API_KEY_FILE", *file)) out.api_key = Secret(std::string(trim(*key)));
+    if (auto key = in.secret_file("COINGECKO_API_KEY_FILE", *file))
+      out.api_key = Secret(std::string(trim(*key)));
   }
   // The key goes into an HTTP header: a CR or LF would inject headers, a blank would break it.
-  if (!out.api_key.empty() && (has_control_chars(out.api_key.reveal()) || out.api_key.reveal().find(' ') != std::string::npos)) {
+  if (!out.api_key.empty() && (has_control_chars(out.api_key.reveal()) ||
+                               out.api_key.reveal().find(' ') != std::string::npos)) {
     in.bad_secret(direct ? "COINGECKO_API_KEY" : "COINGECKO_API_KEY_FILE",
                   "the key contains blanks or control characters; CoinGecko keys have none");
     out.api_key = Secret();
@@ -87,12 +93,17 @@ void load_key_and_plan(Loader& in, Config& out) {
     const auto plan = coingecko::parse_plan(to_lower(*plan_text));
     if (plan == Plan::public_api) {
       out.api_plan = *plan;
-      if (key_given) in.bad("COINGECKO_API_PLAN", *plan_text, "a key is set but plan public sends none; use demo or pro, or remove the key");
+      if (key_given)
+        in.bad("COINGECKO_API_PLAN", *plan_text,
+               "a key is set but plan public sends none; use demo or pro, or remove the key");
     } else if (plan) {
       out.api_plan = *plan;
-      if (!key_given) in.bad("COINGECKO_API_PLAN", *plan_text, "needs COINGECKO_API_KEY or COINGECKO_API_KEY_FILE");
+      if (!key_given)
+        in.bad("COINGECKO_API_PLAN", *plan_text,
+               "needs COINGECKO_API_KEY or COINGECKO_API_KEY_FILE");
     } else {
-      in.bad("COINGECKO_API_PLAN", *plan_text, "must be public, demo or pro (pro for every paid plan)");
+      in.bad("COINGECKO_API_PLAN", *plan_text,
+             "must be public, demo or pro (pro for every paid plan)");
     }
   }
 
@@ -107,7 +118,8 @@ void load_key_and_plan(Loader& in, Config& out) {
   if (const auto rate_text = in.get_optional("RATE_LIMIT_PER_MINUTE")) {
     const auto rate = parse_rate(*rate_text);
     if (!rate || *rate <= 0 || *rate > 10'000) {
-      in.bad("RATE_LIMIT_PER_MINUTE", *rate_text, "must be a number of calls per minute above 0 and at most 10000");
+      in.bad("RATE_LIMIT_PER_MINUTE", *rate_text,
+             "must be a number of calls per minute above 0 and at most 10000");
     } else {
       out.rate_limit_per_minute = *rate;
     }
@@ -120,7 +132,9 @@ bool check_api_url(Loader& in, std::string_view name, std::string_view value, co
   const std::string shown = redact_url(value);
   const auto url = parse_http_url(value);
   if (!url) {
-    in.bad(name, shown, "must be an http:// or https:// URL with a host, e.g. https://api.coingecko.com/api/v3/coins/markets");
+    in.bad(
+        name, shown,
+        "must be an http:// or https:// URL with a host, e.g. https://api.coingecko.com/api/v3/coins/markets");
     return false;
   }
   // A key sent to the other plan's host fails with CoinGecko error 10010/10011; say so now.
@@ -135,11 +149,14 @@ bool check_api_url(Loader& in, std::string_view name, std::string_view value, co
   // Over plain http anyone on the path reads the key. Loopback never leaves the machine (a
   // local proxy or a test server), so only there is http allowed with a key.
   const bool key_in_url = !url_secret_values(value).empty();
-  if (url->scheme == "http" && (!out.api_key.empty() || key_in_url) && !is_loopback_host(url->host)) {
-    in.bad(name, shown,
-           std::string("would send the API key ") + (key_in_url ? "in its query" : "(COINGECKO_API_KEY)") +
-               " in clear text over http://; use https:// (http:// with a key is allowed only to a loopback "
-               "host: localhost, 127.0.0.0/8, ::1)");
+  if (url->scheme == "http" && (!out.api_key.empty() || key_in_url) &&
+      !is_loopback_host(url->host)) {
+    in.bad(
+        name, shown,
+        std::string("would send the API key ") +
+            (key_in_url ? "in its query" : "(COINGECKO_API_KEY)") +
+            " in clear text over http://; use https:// (http:// with a key is allowed only to a loopback "
+            "host: localhost, 127.0.0.0/8, ::1)");
     return false;
   }
   return true;
@@ -165,8 +182,9 @@ void load_url(Loader& in, Config& out) {
   markets = markets.substr(0, markets.find_first_of("?#"));
   while (!markets.empty() && markets.back() == '/') markets.remove_suffix(1);
   constexpr std::string_view kSuffix = "/coins/markets";
-  out.coingecko_api_base = markets.ends_with(kSuffix) ? std::string(markets.substr(0, markets.size() - kSuffix.size()))
-                                                      : std::string();
+  out.coingecko_api_base = markets.ends_with(kSuffix)
+                               ? std::string(markets.substr(0, markets.size() - kSuffix.size()))
+                               : std::string();
 }
 
 void load_backfill(Loader& in, Config& out) {

@@ -29,8 +29,9 @@ std::optional<std::chrono::sys_days> parse_date(std::string_view text) {
   const auto m = number(5, 2);
   const auto d = number(8, 2);
   if (!y || !m || !d) return std::nullopt;
-  const std::chrono::year_month_day ymd{std::chrono::year{*y}, std::chrono::month{static_cast<unsigned>(*m)},
-                                       std::chrono::day{static_cast<unsigned>(*d)}};
+  const std::chrono::year_month_day ymd{std::chrono::year{*y},
+                                        std::chrono::month{static_cast<unsigned>(*m)},
+                                        std::chrono::day{static_cast<unsigned>(*d)}};
   if (!ymd.ok() || *y < 2009) return std::nullopt;
   return std::chrono::sys_days{ymd};
 }
@@ -48,7 +49,8 @@ std::optional<std::string> variable_for_flag(std::string_view flag) {
     }
   }
   const auto& docs = variable_docs();
-  const bool known = std::any_of(docs.begin(), docs.end(), [&](const VariableDoc& d) { return d.name == name; });
+  const bool known =
+      std::any_of(docs.begin(), docs.end(), [&](const VariableDoc& d) { return d.name == name; });
   return known ? std::optional(name) : std::nullopt;
 }
 
@@ -59,7 +61,8 @@ public:
 
   tl::expected<CommandLine, std::vector<std::string>> parse() {
     for (int i = 1; i < m_argc; ++i) {
-      const std::string_view arg = m_argv[i] == nullptr ? std::string_view() : std::string_view(m_argv[i]);
+      const std::string_view arg =
+          m_argv[i] == nullptr ? std::string_view() : std::string_view(m_argv[i]);
       if (!m_flags_done && switch_flag(arg)) continue;
       if (m_flags_done || arg.empty() || arg.front() != '-') {
         command_word(arg);
@@ -97,7 +100,8 @@ private:
     const auto* found = std::find_if(std::begin(kCommands), std::end(kCommands),
                                      [&](const CommandName& c) { return c.name == arg; });
     if (m_have_command) {
-      m_problems.push_back("unexpected argument \"" + std::string(arg) + "\": only one command is allowed");
+      m_problems.push_back("unexpected argument \"" + std::string(arg) +
+                           "\": only one command is allowed");
     } else if (arg == "help") {
       m_help = true;
     } else if (found == std::end(kCommands)) {
@@ -131,7 +135,8 @@ private:
     std::string value;
     if (eq != std::string_view::npos) {
       value = std::string(arg.substr(eq + 1));
-    } else if (i + 1 < m_argc && m_argv[i + 1] != nullptr && std::string_view(m_argv[i + 1]).substr(0, 2) != "--") {
+    } else if (i + 1 < m_argc && m_argv[i + 1] != nullptr &&
+               std::string_view(m_argv[i + 1]).substr(0, 2) != "--") {
       value = m_argv[++i];
     } else {
       m_problems.push_back(std::string(flag) + ": missing value");
@@ -139,7 +144,9 @@ private:
     }
     if (is_date) {
       const auto date = parse_date(value);
-      if (!date) m_problems.push_back(std::string(flag) + "=\"" + value + "\": must be a date YYYY-MM-DD (UTC)");
+      if (!date)
+        m_problems.push_back(std::string(flag) + "=\"" + value +
+                             "\": must be a date YYYY-MM-DD (UTC)");
       else (flag == "--from" ? m_line.backfill.from : m_line.backfill.to) = *date;
     } else if (is_env_file) {
       if (value.empty()) {
@@ -158,7 +165,8 @@ private:
       m_problems.push_back(m_backfill_flags.front() + " belongs to the backfill command");
     }
     if (m_days_flag && (b.from || b.to)) {
-      m_problems.push_back("--days and --from/--to exclude each other: give a number of days or a date range");
+      m_problems.push_back(
+          "--days and --from/--to exclude each other: give a number of days or a date range");
     }
     if (b.from && b.to && *b.to < *b.from) m_problems.push_back("--to is before --from");
     if (b.to && !b.from) m_problems.push_back("--to needs --from");
@@ -178,7 +186,8 @@ private:
 
 } // namespace
 
-tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc, const char* const* argv) {
+tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
+                                                                       const char* const* argv) {
   return Parser(argc, argv).parse();
 }
 

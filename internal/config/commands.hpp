@@ -17,7 +17,8 @@ inline constexpr CommandName kCommands[] = {
     {"once", Command::once, "run one tick; exit status 0 only when every page was loaded"},
     {"migrate", Command::migrate, "apply pending database migrations and exit"},
     {"replay", Command::replay, "load every pending raw snapshot now and exit"},
-    {"check-config", Command::check_config, "validate the configuration and print it, secrets redacted"},
+    {"check-config", Command::check_config,
+     "validate the configuration and print it, secrets redacted"},
     {"backfill", Command::backfill,
      "fetch history (/coins/{id}/market_chart/range) into coin_history and exit; resumable; flags below"},
 };

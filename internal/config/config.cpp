@@ -25,11 +25,13 @@ void load_observability(Loader& in, Config& out) {
       out.http_host = parsed->host;
       out.http_port = parsed->port;
     } else {
-      in.bad("HTTP_ADDR", *addr, "must be host:port with a port from 0 to 65535, e.g. 0.0.0.0:8080 or [::1]:8080");
+      in.bad("HTTP_ADDR", *addr,
+             "must be host:port with a port from 0 to 65535, e.g. 0.0.0.0:8080 or [::1]:8080");
     }
   }
   in.integer("HTTP_MAX_CONNECTIONS", out.http_max_connections, 1, 65'536);
-  in.choice("LOG_LEVEL", out.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  in.choice("LOG_LEVEL", out.log_level,
+            {"trace", "debug", "info", "warn", "error", "critical", "off"});
   std::string format;
   in.choice("LOG_FORMAT", format, {"text", "json"});
   if (!format.empty()) out.log_format = format == "json" ? LogFormat::json : LogFormat::text;
@@ -56,10 +58,12 @@ std::optional<CoinSelection> parse_coin_selection(std::string_view text, std::st
     // directories, so nothing else (no '/', no leading '.') is accepted.
     const bool ok = !id.empty() && id.size() <= 100 && id.front() != '.' &&
                     std::all_of(id.begin(), id.end(), [](char c) {
-                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                             c == '_' || c == '.';
                     });
     if (!ok) {
-      problem = "must be top:N or comma-separated CoinGecko ids (letters, digits, '-', '_', '.'), e.g. bitcoin,ethereum";
+      problem =
+          "must be top:N or comma-separated CoinGecko ids (letters, digits, '-', '_', '.'), e.g. bitcoin,ethereum";
       return std::nullopt;
     }
     if (std::find(out.ids.begin(), out.ids.end(), id) == out.ids.end()) out.ids.push_back(id);

@@ -30,14 +30,16 @@ struct Config {
   Secret api_key;
   coingecko::Plan api_plan = coingecko::Plan::public_api;
   double rate_limit_per_minute = 5; // default by plan: public 5, demo 30, pro 500
-  std::optional<int> monthly_credits; // plan's monthly call credits; default demo 10000, else unknown
+  std::optional<int>
+      monthly_credits; // plan's monthly call credits; default demo 10000, else unknown
   std::chrono::milliseconds http_connect_timeout{10'000};
   std::chrono::milliseconds http_timeout{30'000};
   std::size_t max_body_bytes = 32u << 20;
   int max_attempts = 4;
   std::optional<std::string> ca_file;
   // History backfill (issue 11)
-  std::string coingecko_api_base; // COINGECKO_API_BASE, else COINGECKO_URL minus /coins/markets; "" = not derivable
+  std::string coingecko_api_base; // COINGECKO_API_BASE, else COINGECKO_URL minus /coins/markets; ""
+                                  // = not derivable
   std::string backfill_coins = "top:10"; // "top:N" or a comma list of coin ids
   int backfill_days = 365;
   // Background fill by the daemon (run): "" = off; else as backfill_coins.
@@ -130,8 +132,8 @@ enum class Command { run, once, migrate, replay, check_config, backfill, help, v
 struct BackfillArgs {
   std::optional<std::chrono::sys_days> from; // --from YYYY-MM-DD (UTC, inclusive)
   std::optional<std::chrono::sys_days> to;   // --to YYYY-MM-DD (UTC, inclusive: up to its end)
-  bool ohlc = false;                          // --ohlc
-  bool coins_list = false;                    // --coins-list
+  bool ohlc = false;                         // --ohlc
+  bool coins_list = false;                   // --coins-list
 };
 // "top:N" -> N, a comma list -> its ids; nullopt (and `problem`) when malformed.
 struct CoinSelection {
@@ -146,9 +148,10 @@ struct CommandLine {
   std::optional<std::filesystem::path> env_file; // --env-file PATH
   Environment overrides;                         // --poll-interval=5s -> POLL_INTERVAL=5s
 };
-// Accepts: [command] [--env-file PATH] [--VAR-NAME=value | --VAR-NAME value]... [--help] [--version]
-// where --var-name maps to VAR_NAME for every variable in variable_docs().
-tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc, const char* const* argv);
+// Accepts: [command] [--env-file PATH] [--VAR-NAME=value | --VAR-NAME value]... [--help]
+// [--version] where --var-name maps to VAR_NAME for every variable in variable_docs().
+tl::expected<CommandLine, std::vector<std::string>> parse_command_line(int argc,
+                                                                       const char* const* argv);
 
 std::string usage_text(); // the --help text
 

@@ -24,7 +24,8 @@ bool only_comment_left(std::string_view rest) {
 
 tl::expected<std::string, std::string> single_quoted(std::string_view raw) {
   const auto close = raw.find('\'', 1);
-  if (close == std::string_view::npos) return tl::make_unexpected(std::string("unterminated single-quoted value"));
+  if (close == std::string_view::npos)
+    return tl::make_unexpected(std::string("unterminated single-quoted value"));
   if (!only_comment_left(raw.substr(close + 1))) {
     return tl::make_unexpected(std::string("unexpected text after the closing quote"));
   }
@@ -67,12 +68,14 @@ std::string unquoted(std::string_view raw) {
 
 // One non-blank, non-comment line. Messages never repeat the value: it may be a secret.
 tl::expected<std::pair<std::string, std::string>, std::string> parse_line(std::string_view line) {
-  if (line.substr(0, 7) == "export " || line.substr(0, 7) == "export\t") line = trim(line.substr(7));
+  if (line.substr(0, 7) == "export " || line.substr(0, 7) == "export\t")
+    line = trim(line.substr(7));
   const auto eq = line.find('=');
   if (eq == std::string_view::npos) return tl::make_unexpected(std::string("expected KEY=VALUE"));
   const std::string_view name = trim(line.substr(0, eq));
   if (!valid_name(name)) {
-    return tl::make_unexpected("invalid variable name " + quote_value(name) + " (must match [A-Za-z_][A-Za-z0-9_]*)");
+    return tl::make_unexpected("invalid variable name " + quote_value(name) +
+                               " (must match [A-Za-z_][A-Za-z0-9_]*)");
   }
   std::string_view raw = line.substr(eq + 1);
   while (!raw.empty() && is_blank(raw.front())) raw.remove_prefix(1);
@@ -121,7 +124,8 @@ tl::expected<Environment, std::vector<std::string>> parse_dotenv(std::string_vie
   return env;
 }
 
-Environment merge_sources(const Environment& dotenv, const Environment& process_env, const Environment& overrides) {
+Environment merge_sources(const Environment& dotenv, const Environment& process_env,
+                          const Environment& overrides) {
   Environment merged = dotenv;
   for (const auto& [name, value] : process_env) merged.insert_or_assign(name, value);
   for (const auto& [name, value] : overrides) merged.insert_or_assign(name, value);

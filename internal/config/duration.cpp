@@ -79,7 +79,8 @@ tl::expected<std::int64_t, std::string> scaled(const Number& n, std::int64_t uni
 tl::expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view text) {
   text = trim(text);
   if (text.empty()) return tl::make_unexpected("empty duration; " + std::string(kForms));
-  if (text.front() == '-') return tl::make_unexpected("negative durations are not allowed; " + std::string(kForms));
+  if (text.front() == '-')
+    return tl::make_unexpected("negative durations are not allowed; " + std::string(kForms));
 
   std::size_t pos = 0;
   bool overflow = false;
@@ -91,14 +92,16 @@ tl::expected<std::chrono::milliseconds, std::string> parse_duration(std::string_
     std::int64_t unit_ms = read_unit(text, pos);
     if (unit_ms == 0) {
       // A bare number means seconds, but only on its own: "1h30" is a typo, not 1h + 30s.
-      if (!(first && pos == text.size())) return tl::make_unexpected("not a duration; " + std::string(kForms));
+      if (!(first && pos == text.size()))
+        return tl::make_unexpected("not a duration; " + std::string(kForms));
       unit_ms = 1'000;
     }
     if (overflow) return tl::make_unexpected(std::string("duration too large (at most 100000h)"));
     const auto part = scaled(*number, unit_ms);
     if (!part) return tl::make_unexpected(part.error());
     total += *part;
-    if (total > kMaxMillis) return tl::make_unexpected(std::string("duration too large (at most 100000h)"));
+    if (total > kMaxMillis)
+      return tl::make_unexpected(std::string("duration too large (at most 100000h)"));
     first = false;
   }
   return std::chrono::milliseconds{total};

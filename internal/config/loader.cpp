@@ -6,7 +6,8 @@
 namespace etl::config {
 namespace {
 
-constexpr std::string_view kDurationForms = "written like 500ms, 30s, 5m, 1h or plain seconds (30, 0.5)";
+constexpr std::string_view kDurationForms =
+    "written like 500ms, 30s, 5m, 1h or plain seconds (30, 0.5)";
 constexpr std::size_t kMaxSecretFileBytes = 64 * 1024;
 
 std::string describe_bytes(std::uint64_t n) {
@@ -79,14 +80,15 @@ void Loader::integer(std::string_view name, int& out, int min, int max) {
   if (!value) return;
   const auto n = parse_unsigned(*value, static_cast<unsigned long long>(max));
   if (!n || *n < static_cast<unsigned long long>(min)) {
-    bad(name, *value, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    bad(name, *value,
+        "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
     return;
   }
   out = static_cast<int>(*n);
 }
 
-void Loader::millis(std::string_view name, std::chrono::milliseconds& out, std::chrono::milliseconds min,
-                    std::chrono::milliseconds max) {
+void Loader::millis(std::string_view name, std::chrono::milliseconds& out,
+                    std::chrono::milliseconds min, std::chrono::milliseconds max) {
   const auto value = get(name);
   if (!value) return;
   const auto parsed = parse_duration(*value);
@@ -106,7 +108,8 @@ void Loader::seconds(std::string_view name, std::chrono::seconds& out, std::chro
   if (ms.count() >= 0) out = std::chrono::duration_cast<std::chrono::seconds>(ms);
 }
 
-void Loader::bytes(std::string_view name, std::uint64_t& out, std::uint64_t min, std::uint64_t max) {
+void Loader::bytes(std::string_view name, std::uint64_t& out, std::uint64_t min,
+                   std::uint64_t max) {
   const auto value = get(name);
   if (!value) return;
   const auto n = parse_bytes(*value, max);
@@ -119,7 +122,8 @@ void Loader::bytes(std::string_view name, std::uint64_t& out, std::uint64_t min,
   out = *n;
 }
 
-void Loader::choice(std::string_view name, std::string& out, const std::vector<std::string_view>& allowed) {
+void Loader::choice(std::string_view name, std::string& out,
+                    const std::vector<std::string_view>& allowed) {
   const auto value = get(name);
   if (!value) return;
   const std::string lowered = to_lower(*value);
@@ -157,7 +161,8 @@ std::optional<std::string> Loader::secret_file(std::string_view name, std::strin
     bad(name, path, error);
     return std::nullopt;
   }
-  while (!content->empty() && (content->back() == '\n' || content->back() == '\r')) content->pop_back();
+  while (!content->empty() && (content->back() == '\n' || content->back() == '\r'))
+    content->pop_back();
   if (content->empty()) {
     bad(name, path, "file is empty");
     return std::nullopt;

@@ -34,10 +34,12 @@ public:
   void integer(std::string_view name, int& out, int min, int max);
   void millis(std::string_view name, std::chrono::milliseconds& out, std::chrono::milliseconds min,
               std::chrono::milliseconds max);
-  void seconds(std::string_view name, std::chrono::seconds& out, std::chrono::seconds min, std::chrono::seconds max);
+  void seconds(std::string_view name, std::chrono::seconds& out, std::chrono::seconds min,
+               std::chrono::seconds max);
   void bytes(std::string_view name, std::uint64_t& out, std::uint64_t min, std::uint64_t max);
   // One of `allowed`, compared after lowercasing.
-  void choice(std::string_view name, std::string& out, const std::vector<std::string_view>& allowed);
+  void choice(std::string_view name, std::string& out,
+              const std::vector<std::string_view>& allowed);
   void directory(std::string_view name, std::filesystem::path& out);
   // A secret from NAME_FILE: trailing newlines dropped; nullopt (and a problem) when unreadable
   // or empty. The message names the variable and path, never the content.

@@ -24,11 +24,13 @@ void load_password(Loader& in, Config& out) {
   const auto direct = in.get_raw_optional("POSTGRES_PASSWORD");
   const auto file = in.get_optional("POSTGRES_PASSWORD_FILE");
   if (direct && file) {
-    in.bad_secret("POSTGRES_PASSWORD", "is set together with POSTGRES_PASSWORD_FILE; set only one of them");
+    in.bad_secret("POSTGRES_PASSWORD",
+                  "is set together with POSTGRES_PASSWORD_FILE; set only one of them");
   } else if (direct) {
     out.postgres_password = Secret(std::string(*direct));
   } else if (file) {
-    if (auto password = in.secret_file("POSTGRES_PASSWORD_FILE", *file)) out.postgres_password = Secret(std::move(*password));
+    if (auto password = in.secret_file("POSTGRES_PASSWORD_FILE", *file))
+      out.postgres_password = Secret(std::move(*password));
   }
 }
 
@@ -47,10 +49,12 @@ void load_database_url(Loader& in, Config& out) {
   if (url) {
     const char* name = url_direct ? "DATABASE_URL" : "DATABASE_URL_FILE";
     const std::string lowered = to_lower(url->substr(0, 13));
-    const bool scheme_ok = lowered.rfind("postgres://", 0) == 0 || lowered.rfind("postgresql://", 0) == 0;
+    const bool scheme_ok =
+        lowered.rfind("postgres://", 0) == 0 || lowered.rfind("postgresql://", 0) == 0;
     if (!scheme_ok || has_control_chars(*url) || url->find(' ') != std::string::npos) {
       // The URL is a secret: show it only with its password taken out.
-      in.bad(name, redact_database_url(*url), "must be a postgres:// or postgresql:// URI without blanks");
+      in.bad(name, redact_database_url(*url),
+             "must be a postgres:// or postgresql:// URI without blanks");
     } else {
       out.database_url = Secret(std::move(*url));
     }
@@ -58,8 +62,9 @@ void load_database_url(Loader& in, Config& out) {
 }
 
 void load_retention(Loader& in, Config& out) {
-  for (const auto& [name, field] : {std::pair{"COIN_MARKET_RETENTION", &Config::coin_market_retention},
-                                    std::pair{"COIN_MARKET_RAW_RETENTION", &Config::coin_market_raw_retention}}) {
+  for (const auto& [name, field] :
+       {std::pair{"COIN_MARKET_RETENTION", &Config::coin_market_retention},
+        std::pair{"COIN_MARKET_RAW_RETENTION", &Config::coin_market_raw_retention}}) {
     if (const auto retention = in.get(name); retention && to_lower(*retention) != "off") {
       std::chrono::seconds value{0};
       in.seconds(name, value, 1h, 876'000h);
@@ -89,9 +94,11 @@ void load_migrations_dir(Loader& in, Config& out) {
     if (has_control_chars(*dir)) {
       in.bad("MIGRATIONS_DIR", *dir, "must be a directory path");
     } else if (!readable_directory(std::string(*dir), error)) {
-      in.bad("MIGRATIONS_DIR", *dir,
-             error + "; must be a readable directory of NNNN_description.sql files, or unset to apply the "
-                     "migrations built into the binary");
+      in.bad(
+          "MIGRATIONS_DIR", *dir,
+          error +
+              "; must be a readable directory of NNNN_description.sql files, or unset to apply the "
+              "migrations built into the binary");
     } else {
       out.migrations_dir = std::string(*dir);
     }

@@ -37,7 +37,8 @@ std::string redact_database_url(std::string_view url) {
 std::string Config::conninfo() const {
   using core::conninfo_quote;
   if (!database_url.empty()) return database_url.reveal();
-  std::string out = "host=" + conninfo_quote(postgres_host) + " port=" + std::to_string(postgres_port) +
+  std::string out = "host=" + conninfo_quote(postgres_host) +
+                    " port=" + std::to_string(postgres_port) +
                     " user=" + conninfo_quote(postgres_user);
   if (!postgres_password.empty()) out += " password=" + conninfo_quote(postgres_password.reveal());
   // A bounded connect keeps a dead server from stalling a tick (libpq waits forever by default).
@@ -49,7 +50,8 @@ std::string render_effective(const Config& c) {
   const auto optional_text = [](const std::optional<std::string>& value) {
     return value ? *value : std::string("(unset)");
   };
-  const std::string http_host = c.http_host.find(':') != std::string::npos ? "[" + c.http_host + "]" : c.http_host;
+  const std::string http_host =
+      c.http_host.find(':') != std::string::npos ? "[" + c.http_host + "]" : c.http_host;
   const std::vector<std::pair<std::string_view, std::string>> lines = {
       {"COINGECKO_URL", redact_url(c.coingecko_url)},
       {"VS_CURRENCY", join(c.vs_currencies, ',')},
@@ -59,7 +61,8 @@ std::string render_effective(const Config& c) {
       {"COINGECKO_API_KEY", c.api_key.redacted()},
       {"COINGECKO_API_PLAN", std::string(coingecko::to_string(c.api_plan))},
       {"RATE_LIMIT_PER_MINUTE", format_rate(c.rate_limit_per_minute)},
-      {"COINGECKO_MONTHLY_CREDITS", c.monthly_credits ? std::to_string(*c.monthly_credits) : std::string("(unset)")},
+      {"COINGECKO_MONTHLY_CREDITS",
+       c.monthly_credits ? std::to_string(*c.monthly_credits) : std::string("(unset)")},
       {"HTTP_CONNECT_TIMEOUT", format_duration(c.http_connect_timeout)},
       {"HTTP_TIMEOUT", format_duration(c.http_timeout)},
       {"MAX_BODY_BYTES", std::to_string(c.max_body_bytes)},
@@ -75,11 +78,14 @@ std::string render_effective(const Config& c) {
       {"POSTGRES_USER", c.postgres_user},
       {"POSTGRES_PASSWORD", c.postgres_password.redacted()},
       {"POSTGRES_DB", c.postgres_db},
-      {"DATABASE_URL", c.database_url.empty() ? std::string("(unset)") : redact_database_url(c.database_url.reveal())},
+      {"DATABASE_URL", c.database_url.empty() ? std::string("(unset)")
+                                              : redact_database_url(c.database_url.reveal())},
       {"MIGRATIONS_DIR", c.migrations_dir ? c.migrations_dir->string() : std::string("(embedded)")},
-      {"COIN_MARKET_RETENTION", c.coin_market_retention ? format_duration(*c.coin_market_retention) : std::string("off")},
-      {"COIN_MARKET_RAW_RETENTION",
-       c.coin_market_raw_retention ? format_duration(*c.coin_market_raw_retention) : std::string("off")},
+      {"COIN_MARKET_RETENTION",
+       c.coin_market_retention ? format_duration(*c.coin_market_retention) : std::string("off")},
+      {"COIN_MARKET_RAW_RETENTION", c.coin_market_raw_retention
+                                        ? format_duration(*c.coin_market_raw_retention)
+                                        : std::string("off")},
       {"LEADER_ELECTION", c.leader_election ? "on" : "off"},
       {"LEADER_LOCK_NAME", leader_lock_name(c)},
       {"DATA_DIR", c.data_dir.string()},

@@ -76,10 +76,12 @@ std::optional<unsigned long long> parse_unsigned(std::string_view text, unsigned
   return value;
 }
 
-std::optional<std::string> read_small_file(const std::string& path, std::size_t max_bytes, std::string& error) {
+std::optional<std::string> read_small_file(const std::string& path, std::size_t max_bytes,
+                                           std::string& error) {
   // Only regular files (a k8s secret symlink resolves to one): a FIFO or tty would block here.
   if (!readable_file(path, error)) return std::nullopt;
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                             &std::fclose);
   if (!file) {
     error = "cannot read file (" + std::string(std::strerror(errno)) + ")";
     return std::nullopt;
@@ -108,10 +110,8 @@ bool is_kind(const std::string& path, std::string_view kind, std::string& error)
   std::string why;
   if (ec || !std::filesystem::exists(status))
     why = ec ? ec.message() : std::string("No such file or directory");
-  else if (kind == "file" && !std::filesystem::is_regular_file(status))
-    why = "not a regular file";
-  else if (kind == "directory" && !std::filesystem::is_directory(status))
-    why = "not a directory";
+  else if (kind == "file" && !std::filesystem::is_regular_file(status)) why = "not a regular file";
+  else if (kind == "directory" && !std::filesystem::is_directory(status)) why = "not a directory";
   if (why.empty()) return true;
   error = "cannot read " + std::string(kind) + " (" + why + ")";
   return false;
@@ -121,7 +121,8 @@ bool is_kind(const std::string& path, std::string_view kind, std::string& error)
 
 bool readable_file(const std::string& path, std::string& error) {
   if (!is_kind(path, "file", error)) return false;
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                             &std::fclose);
   if (!file) {
     error = "cannot read file (" + std::string(std::strerror(errno)) + ")";
     return false;

@@ -19,7 +19,8 @@ std::string quote_value(std::string_view value);
 std::optional<unsigned long long> parse_unsigned(std::string_view text, unsigned long long max);
 
 // Reads a whole regular file of at most max_bytes; the error says why, never what it held.
-std::optional<std::string> read_small_file(const std::string& path, std::size_t max_bytes, std::string& error);
+std::optional<std::string> read_small_file(const std::string& path, std::size_t max_bytes,
+                                           std::string& error);
 
 // Whether `path` is a regular file this process can open for reading; the error says why not.
 bool readable_file(const std::string& path, std::string& error);

@@ -10,14 +10,16 @@ namespace {
 
 bool valid_hostname(std::string_view host) {
   return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
   });
 }
 
 bool valid_ipv6(std::string_view host) {
-  return host.find(':') != std::string_view::npos && std::all_of(host.begin(), host.end(), [](char c) {
-           return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') || c == ':' || c == '.';
+  return host.find(':') != std::string_view::npos &&
+         std::all_of(host.begin(), host.end(), [](char c) {
+           return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') ||
+                  c == ':' || c == '.';
          });
 }
 
@@ -41,7 +43,8 @@ std::optional<Authority> split_authority(std::string_view text) {
     const auto colon = text.rfind(':');
     out.host = text.substr(0, colon);
     if (colon != std::string_view::npos) after = text.substr(colon);
-    if (out.host.find(':') != std::string_view::npos) return std::nullopt; // bare IPv6 needs brackets
+    if (out.host.find(':') != std::string_view::npos)
+      return std::nullopt; // bare IPv6 needs brackets
     if (!out.host.empty() && !valid_hostname(out.host)) return std::nullopt;
   }
   if (!after.empty()) out.port = after.substr(1);

@@ -8,7 +8,8 @@ namespace {
 
 std::string flag_for_variable(std::string_view name) {
   std::string flag = "--";
-  for (const char c : name) flag += c == '_' ? '-' : static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (const char c : name)
+    flag += c == '_' ? '-' : static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   return flag;
 }
 
@@ -22,7 +23,8 @@ std::string usage_text() {
       "\n"
       "Commands:\n";
   for (const auto& c : kCommands) {
-    out += "  " + std::string(c.name) + std::string(14 - c.name.size(), ' ') + std::string(c.meaning) + "\n";
+    out += "  " + std::string(c.name) + std::string(14 - c.name.size(), ' ') +
+           std::string(c.meaning) + "\n";
   }
   out +=
       "\n"
@@ -51,13 +53,14 @@ std::string usage_text() {
       "Variables (flag, default, meaning):\n";
   for (const auto& doc : variable_docs()) {
     out += "  " + std::string(doc.name) + "  (" + flag_for_variable(doc.name) + ")\n";
-    out += "      default: " + (doc.default_value.empty() ? std::string("(none)") : std::string(doc.default_value)) + "\n";
+    out += "      default: " +
+           (doc.default_value.empty() ? std::string("(none)") : std::string(doc.default_value)) +
+           "\n";
     out += "      " + std::string(doc.meaning) + "\n";
   }
-  out +=
-      "\n"
-      "Exit status: 0 success; 2 bad usage or invalid configuration (every problem is listed);\n"
-      "any other non-zero value is a runtime failure.\n";
+  out += "\n"
+         "Exit status: 0 success; 2 bad usage or invalid configuration (every problem is listed);\n"
+         "any other non-zero value is a runtime failure.\n";
   return out;
 }
 
@@ -73,15 +76,16 @@ std::vector<std::string> secret_flag_warnings(const CommandLine& line) {
   std::vector<std::string> warnings;
   const auto warn = [&](std::string_view name, std::string_view instead) {
     warnings.push_back("a secret was given on the command line (" + flag_for_variable(name) +
-                       "): every local user can read it in ps and /proc/<pid>/cmdline; use " + std::string(instead) +
-                       " or the environment instead");
+                       "): every local user can read it in ps and /proc/<pid>/cmdline; use " +
+                       std::string(instead) + " or the environment instead");
   };
   for (const auto& [name, value] : line.overrides) {
     for (const auto& secret : kSecrets) {
       if (name == secret.name && !value.empty()) warn(name, secret.instead);
     }
     // A URL is a secret only when it carries one.
-    if (name == "DATABASE_URL" && !url_secret_values(value).empty()) warn(name, "DATABASE_URL_FILE");
+    if (name == "DATABASE_URL" && !url_secret_values(value).empty())
+      warn(name, "DATABASE_URL_FILE");
     if (name == "COINGECKO_URL" && !url_secret_values(value).empty())
       warn(name, "COINGECKO_API_KEY_FILE (the key out of the URL)");
   }

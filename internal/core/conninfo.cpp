@@ -5,9 +5,7 @@
 namespace etl::core {
 namespace {
 
-bool is_keyword_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || c == '_';
-}
+bool is_keyword_char(char c) noexcept { return (c >= 'a' && c <= 'z') || c == '_'; }
 
 // Whether `key` appears as a whole keyword ("keepalives" is not in "keepalives_idle=5").
 bool mentions(std::string_view conninfo, std::string_view key) noexcept {
@@ -53,14 +51,12 @@ void uri_secrets(std::string_view uri, std::vector<Secret>& out) {
 void keyword_secrets(std::string_view s, std::vector<Secret>& out) {
   std::size_t i = 0;
   const auto skip_space = [&] {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-      ++i;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
   };
   while (i < s.size()) {
     skip_space();
     const std::size_t key_start = i;
-    while (i < s.size() && s[i] != '=' && s[i] != ' ' && s[i] != '\t')
-      ++i;
+    while (i < s.size() && s[i] != '=' && s[i] != ' ' && s[i] != '\t') ++i;
     const std::string_view key = s.substr(key_start, i - key_start);
     skip_space();
     if (i >= s.size() || s[i] != '=') return; // malformed: libpq will refuse it anyway
@@ -77,8 +73,7 @@ void keyword_secrets(std::string_view s, std::vector<Secret>& out) {
       raw = std::string(s.substr(raw_start, i - raw_start));
       if (i < s.size()) ++i;
     } else {
-      while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\n')
-        value += s[i++];
+      while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\n') value += s[i++];
       raw = value;
     }
     if (key == "password") {
@@ -118,10 +113,8 @@ std::string with_default_conninfo_param(std::string conninfo, std::string_view k
 
 std::vector<Secret> conninfo_secrets(std::string_view conninfo) {
   std::vector<Secret> out;
-  if (is_conninfo_uri(conninfo))
-    uri_secrets(conninfo, out);
-  else
-    keyword_secrets(conninfo, out);
+  if (is_conninfo_uri(conninfo)) uri_secrets(conninfo, out);
+  else keyword_secrets(conninfo, out);
   return out;
 }
 

@@ -21,9 +21,7 @@ std::string format(system_clock::time_point t, const char* date_pattern, Fractio
   const auto sub = t - secs; // in [0, 1 s): floor above keeps it non-negative
   const auto size = static_cast<std::size_t>(n);
   switch (fraction) {
-  case Fraction::none:
-    n += std::snprintf(buf + size, sizeof buf - size, "Z");
-    break;
+  case Fraction::none: n += std::snprintf(buf + size, sizeof buf - size, "Z"); break;
   case Fraction::millis:
     n +=
         std::snprintf(buf + size, sizeof buf - size, ".%03dZ",

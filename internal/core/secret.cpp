@@ -20,8 +20,7 @@ std::string redact(std::string text, std::initializer_list<const Secret*> secret
 }
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& s : secrets)
-    replace_all(text, s);
+  for (const auto& s : secrets) replace_all(text, s);
   return text;
 }
 

@@ -15,7 +15,8 @@ namespace etl::db {
 // exactly this order. The names are string literals, so each view's data() is NUL-terminated.
 inline constexpr auto kCoinMarketColumns = [] {
   std::array<const char*, market::kFieldCount> names{};
-  for (std::size_t i = 0; i < names.size(); ++i) names[i] = market::kCoinMarketFields[i].column.data();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    names[i] = market::kCoinMarketFields[i].column.data();
   return names;
 }();
 

@@ -31,7 +31,8 @@ struct DbError {
   std::string sqlstate; // "" when none
   std::string message;  // secrets removed
 };
-std::string_view to_string(DbError::Kind kind) noexcept; // "unavailable", "rejected", "refused", "internal"
+std::string_view
+to_string(DbError::Kind kind) noexcept; // "unavailable", "rejected", "refused", "internal"
 
 struct SnapshotMeta {
   std::string snapshot_id; // e.g. 20261122T140000Z_usd

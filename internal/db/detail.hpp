@@ -34,7 +34,8 @@ std::string with_default_connect_timeout(std::string conninfo, int seconds);
 
 // Opens a connection set up as every session of the daemon: no silent reactivation, UTC,
 // UTF8, warnings only, `application_name`. Throws libpqxx exceptions (translate them).
-std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, const std::string& application_name);
+std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo,
+                                                  const std::string& application_name);
 
 // A bare connection that libpqxx will never silently re-open (a new session would lose the
 // old one's temp table or advisory lock). Throws libpqxx exceptions.
@@ -71,7 +72,7 @@ struct Database::Impl {
 
 struct SnapshotLoad::Impl final : detail::OpenTransaction {
   detail::Session* session = nullptr; // null once the Database is gone or reconnected
-  std::vector<Secret> secrets; // outlives the session, for messages after a reconnect
+  std::vector<Secret> secrets;        // outlives the session, for messages after a reconnect
   std::unique_ptr<pqxx::work> work;
   SnapshotMeta meta;
   std::string fetched_at_text;
@@ -81,8 +82,8 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   std::optional<DbError> failure; // the first error: the transaction is unusable after it
   LoadCounts counts;
   std::int64_t staged = 0;
-  std::int64_t inserted = 0; // rows the pages so far added to coin_market
-  std::string copy_buffer; // one page of COPY text, reused page after page
+  std::int64_t inserted = 0;         // rows the pages so far added to coin_market
+  std::string copy_buffer;           // one page of COPY text, reused page after page
   std::vector<std::size_t> row_ends; // where each coin's line ends in copy_buffer
 
   Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m, bool loaded);
@@ -93,13 +94,14 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   // Ends the transaction without committing (the session or its connection is going away).
   void abandon(DbError why) noexcept override;
   DbError fail(std::string_view what_failed); // call inside a catch block
-  void detach() noexcept;                      // the transaction is over: unlink from the session
+  void detach() noexcept;                     // the transaction is over: unlink from the session
 
   // Moves the page's rows [lo, hi) (lines of copy_buffer) into coin_market under a savepoint.
   // A data refusal is returned with the savepoint rolled back; any other failure is thrown.
   std::optional<DbError> try_rows(std::size_t lo, std::size_t hi);
   // try_rows(lo, hi), bisecting on refusal: the rows refused alone are added to `out`.
-  void settle(std::span<const market::CoinMarket> coins, std::size_t lo, std::size_t hi, PageResult& out);
+  void settle(std::span<const market::CoinMarket> coins, std::size_t lo, std::size_t hi,
+              PageResult& out);
 };
 
 } // namespace etl::db

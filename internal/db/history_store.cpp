@@ -1,7 +1,7 @@
 #include "db/history_store.hpp"
 
-#include "db/copy_text.hpp"
 #include "core/conninfo.hpp"
+#include "db/copy_text.hpp"
 #include "db/detail.hpp"
 #include "db/history_store_impl.hpp"
 
@@ -14,7 +14,7 @@ using tl::unexpected;
 
 constexpr int kConnectTimeoutSeconds = 5;
 constexpr std::array<const char*, 7> kColumns = {"coin_id", "vs_currency", "granularity", "ts",
-                                                 "price", "market_cap", "total_volume"};
+                                                 "price",   "market_cap",  "total_volume"};
 
 constexpr const char* kCreateStaging =
     "CREATE TEMP TABLE IF NOT EXISTS coin_history_stage "
@@ -44,8 +44,8 @@ constexpr const char* kUpsertChunk =
     "error = EXCLUDED.error, raw_file = EXCLUDED.raw_file, "
     "attempts = backfill_chunks.attempts + EXCLUDED.attempts, updated_at = now()";
 
-constexpr std::array<const char*, 8> kOhlcColumns = {"coin_id", "vs_currency", "ts", "open",
-                                                     "high", "low", "close", "candle"};
+constexpr std::array<const char*, 8> kOhlcColumns = {"coin_id", "vs_currency", "ts",    "open",
+                                                     "high",    "low",         "close", "candle"};
 constexpr const char* kCreateOhlcStaging =
     "CREATE TEMP TABLE IF NOT EXISTS coin_ohlc_stage "
     "(LIKE coin_ohlc INCLUDING DEFAULTS) ON COMMIT DELETE ROWS";
@@ -83,13 +83,15 @@ std::string ts_text(history::TimePoint t) {
   return detail::to_timestamptz_text(std::chrono::system_clock::time_point(t.time_since_epoch()));
 }
 
-history::TimePoint parse_epoch_ms(const pqxx::field& f) { return history::TimePoint{std::chrono::milliseconds{f.as<std::int64_t>()}}; }
+history::TimePoint parse_epoch_ms(const pqxx::field& f) {
+  return history::TimePoint{std::chrono::milliseconds{f.as<std::int64_t>()}};
+}
 
 // One COPY of `lines` (COPY text format, one row per line) into `table` (see snapshot_load.cpp
 // on tablewriter vs stream_to).
 template <std::size_t N>
-void copy_into(pqxx::dbtransaction& tx, const char* table, const std::array<const char*, N>& columns,
-               const std::string& lines) {
+void copy_into(pqxx::dbtransaction& tx, const char* table,
+               const std::array<const char*, N>& columns, const std::string& lines) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   pqxx::tablewriter writer{tx, table, columns.begin(), columns.end()};
@@ -108,17 +110,21 @@ void ensure_staging(pqxx::connection& conn, bool& ready, const char* create_sql)
 }
 
 void upsert_chunk(pqxx::dbtransaction& tx, const ChunkRecord& r) {
-  tx.exec_params(kUpsertChunk, r.coin_id, r.vs_currency, r.endpoint, r.granularity,
-                 ts_text(r.chunk.from), ts_text(r.chunk.to), r.request ? ts_text(r.request->from) : std::string(),
-                 r.request ? ts_text(r.request->to) : std::string(), r.status, r.points, r.expected_points.value_or(-1),
-                 static_cast<std::int64_t>(r.http_status.value_or(-1)), r.error, r.raw_file, r.requested ? 1 : 0);
+  tx.exec_params(
+      kUpsertChunk, r.coin_id, r.vs_currency, r.endpoint, r.granularity, ts_text(r.chunk.from),
+      ts_text(r.chunk.to), r.request ? ts_text(r.request->from) : std::string(),
+      r.request ? ts_text(r.request->to) : std::string(), r.status, r.points,
+      r.expected_points.value_or(-1), static_cast<std::int64_t>(r.http_status.value_or(-1)),
+      r.error, r.raw_file, r.requested ? 1 : 0);
 }
 
 } // namespace
 
-HistoryStore::HistoryStore(std::string conninfo, std::string application_name) : m_impl(std::make_unique<Impl>()) {
+HistoryStore::HistoryStore(std::string conninfo, std::string application_name)
+    : m_impl(std::make_unique<Impl>()) {
   m_impl->secrets = core::conninfo_secrets(conninfo);
-  m_impl->conninfo = detail::with_default_connect_timeout(std::move(conninfo), kConnectTimeoutSeconds);
+  m_impl->conninfo =
+      detail::with_default_connect_timeout(std::move(conninfo), kConnectTimeoutSeconds);
   m_impl->application_name = std::move(application_name);
 }
 
@@ -159,9 +165,9 @@ tl::expected<std::vector<DoneChunk>, DbError> HistoryStore::done_chunks(std::str
   return out;
 }
 
-tl::expected<StoreCounts, DbError> HistoryStore::store_chunk(const ChunkRecord& record,
-                                                             std::span<const history::ChartPoint> points,
-                                                             std::optional<history::TimePoint> replace_from) {
+tl::expected<StoreCounts, DbError>
+HistoryStore::store_chunk(const ChunkRecord& record, std::span<const history::ChartPoint> points,
+                          std::optional<history::TimePoint> replace_from) {
   if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
   Impl& s = *m_impl;
   const std::string& granularity = record.granularity;
@@ -170,11 +176,12 @@ tl::expected<StoreCounts, DbError> HistoryStore::store_chunk(const ChunkRecord& 
     ensure_staging(*s.conn, s.staging_ready, kCreateStaging);
     pqxx::work tx{*s.conn, "history_chunk"};
     if (replace_from && *replace_from <= record.chunk.to) {
-      counts.replaced = tx.exec_params("DELETE FROM coin_history WHERE coin_id = $1 AND vs_currency = $2 AND "
-                                       "granularity = $3 AND ts >= $4::timestamptz AND ts <= $5::timestamptz",
-                                       record.coin_id, record.vs_currency, granularity, ts_text(*replace_from),
-                                       ts_text(record.chunk.to))
-                            .affected_rows();
+      counts.replaced =
+          tx.exec_params("DELETE FROM coin_history WHERE coin_id = $1 AND vs_currency = $2 AND "
+                         "granularity = $3 AND ts >= $4::timestamptz AND ts <= $5::timestamptz",
+                         record.coin_id, record.vs_currency, granularity, ts_text(*replace_from),
+                         ts_text(record.chunk.to))
+              .affected_rows();
     }
     if (!points.empty()) {
       s.copy_buffer.clear();
@@ -220,8 +227,9 @@ tl::expected<void, DbError> HistoryStore::record_chunk(const ChunkRecord& record
   return {};
 }
 
-tl::expected<StoreCounts, DbError> HistoryStore::store_ohlc_chunk(const ChunkRecord& record, history::Candle candle,
-                                                                  std::span<const history::OhlcCandle> candles) {
+tl::expected<StoreCounts, DbError>
+HistoryStore::store_ohlc_chunk(const ChunkRecord& record, history::Candle candle,
+                               std::span<const history::OhlcCandle> candles) {
   if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
   Impl& s = *m_impl;
   StoreCounts counts;
@@ -261,7 +269,8 @@ tl::expected<StoreCounts, DbError> HistoryStore::store_ohlc_chunk(const ChunkRec
   return counts;
 }
 
-tl::expected<CoinsCounts, DbError> HistoryStore::store_coins(std::span<const history::CoinListing> coins) {
+tl::expected<CoinsCounts, DbError>
+HistoryStore::store_coins(std::span<const history::CoinListing> coins) {
   if (auto ok = ensure_connected(); !ok) return unexpected(ok.error());
   Impl& s = *m_impl;
   CoinsCounts counts;

@@ -21,7 +21,8 @@
 
 namespace etl::db {
 
-inline constexpr std::string_view kMarketChartRange = "market_chart_range"; // backfill_chunks.endpoint
+inline constexpr std::string_view kMarketChartRange =
+    "market_chart_range";                         // backfill_chunks.endpoint
 inline constexpr std::string_view kOhlc = "ohlc"; // /ohlc (public/demo) and /ohlc/range (pro)
 
 struct ChunkRecord {
@@ -35,8 +36,8 @@ struct ChunkRecord {
   std::int64_t points = 0;
   std::optional<std::int64_t> expected_points;
   std::optional<long> http_status;
-  std::string error;    // "" = none
-  std::string raw_file; // "" = none
+  std::string error;      // "" = none
+  std::string raw_file;   // "" = none
   bool requested = false; // counts one more attempt
 };
 
@@ -51,7 +52,8 @@ struct StoreCounts {
   std::int64_t inserted = 0; // new (coin, currency, granularity, ts) keys
   std::int64_t updated = 0;  // existing keys whose values changed (a provisional point corrected)
   std::int64_t replaced = 0; // open-day rows deleted before the fresh ones went in
-  std::int64_t other_size = 0; // OHLC: candles not written, a row of another candle size has the stamp
+  std::int64_t other_size =
+      0; // OHLC: candles not written, a row of another candle size has the stamp
 };
 
 // The coverage ledger: oldest and newest stored point per currency and granularity.
@@ -71,7 +73,8 @@ struct CoinsCounts {
 // Used by one thread; holds one connection, reopened on the next call after it broke.
 class HistoryStore {
 public:
-  explicit HistoryStore(std::string conninfo, std::string application_name = "coingecko-etl backfill");
+  explicit HistoryStore(std::string conninfo,
+                        std::string application_name = "coingecko-etl backfill");
   ~HistoryStore();
   HistoryStore(const HistoryStore&) = delete;
   HistoryStore& operator=(const HistoryStore&) = delete;
@@ -84,13 +87,15 @@ public:
   // Stores `points` and the chunk's row in one transaction. With `replace_from`, the chunk's
   // rows from that instant to the chunk's end are deleted first (the open day: stale
   // provisional points, such as an earlier run's "now" point, must not survive).
-  tl::expected<StoreCounts, DbError> store_chunk(const ChunkRecord& record, std::span<const history::ChartPoint> points,
+  tl::expected<StoreCounts, DbError> store_chunk(const ChunkRecord& record,
+                                                 std::span<const history::ChartPoint> points,
                                                  std::optional<history::TimePoint> replace_from);
   // The OHLC twin of store_chunk: `candles` upserted into coin_ohlc (ON CONFLICT DO UPDATE only
   // where the values differ and the stored row is of the same candle size) and the chunk's row,
   // in one transaction. StoreCounts::other_size counts candles left alone because a row
   // of another candle size has their stamp.
-  tl::expected<StoreCounts, DbError> store_ohlc_chunk(const ChunkRecord& record, history::Candle candle,
+  tl::expected<StoreCounts, DbError> store_ohlc_chunk(const ChunkRecord& record,
+                                                      history::Candle candle,
                                                       std::span<const history::OhlcCandle> candles);
   // Records a chunk without points (failed, clamped).
   tl::expected<void, DbError> record_chunk(const ChunkRecord& record);

@@ -35,13 +35,13 @@ struct LeaderLock::Impl {
     pqxx::nontransaction setup{*c};
     // Server-side keepalives: if this process vanishes without closing its socket (a node
     // lost, a cable pulled), the server notices within ~20 s and releases the lock.
-    const pqxx::row r = setup.exec_params1(
-        "SELECT pg_backend_pid(), set_config('application_name', $1, false), "
-        "set_config('tcp_keepalives_idle', '10', false), "
-        "set_config('tcp_keepalives_interval', '5', false), "
-        "set_config('tcp_keepalives_count', '2', false), "
-        "set_config('client_min_messages', 'warning', false)",
-        application_name);
+    const pqxx::row r =
+        setup.exec_params1("SELECT pg_backend_pid(), set_config('application_name', $1, false), "
+                           "set_config('tcp_keepalives_idle', '10', false), "
+                           "set_config('tcp_keepalives_interval', '5', false), "
+                           "set_config('tcp_keepalives_count', '2', false), "
+                           "set_config('client_min_messages', 'warning', false)",
+                           application_name);
     setup.commit();
     backend_pid = r[0].as<int>();
     conn = std::move(c);

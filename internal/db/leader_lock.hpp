@@ -26,14 +26,15 @@ inline constexpr std::int64_t kLeaderLockKey = 0x636F696E6C6472;
 // agree and deployments with different names almost surely do not collide.
 constexpr std::int64_t leader_lock_key(std::string_view name) noexcept {
   std::uint64_t h = 14695981039346656037ull;
-  for (const char c : std::string_view("coingecko-etl leader ")) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  for (const char c : std::string_view("coingecko-etl leader "))
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   for (const char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   return static_cast<std::int64_t>(h);
 }
 
 struct LeaderStatus {
   bool leader = false;
-  int backend_pid = 0;  // the lock session's server pid (0 when not connected)
+  int backend_pid = 0; // the lock session's server pid (0 when not connected)
 };
 
 // One thread at a time (the scheduler's). Not copyable; the destructor closes the session,

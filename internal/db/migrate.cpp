@@ -18,12 +18,11 @@ using tl::unexpected;
 // after the other instead of racing on CREATE TABLE.
 constexpr std::int64_t kMigrationLockKey = 0x636F696E65746C;
 
-constexpr const char* kCreateSchemaMigrations =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now(),"
-    " checksum text NOT NULL)";
+constexpr const char* kCreateSchemaMigrations = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                                " version integer PRIMARY KEY,"
+                                                " name text NOT NULL,"
+                                                " applied_at timestamptz NOT NULL DEFAULT now(),"
+                                                " checksum text NOT NULL)";
 
 DbError internal_error(std::string message) {
   return DbError{DbError::Kind::internal, "", std::move(message)};

@@ -17,14 +17,16 @@ constexpr int kConnectTimeoutSeconds = 10;
 PartitionMaintainer::PartitionMaintainer(std::string conninfo, std::string application_name)
     : m_conninfo(std::move(conninfo)), m_application_name(std::move(application_name)) {}
 
-tl::expected<PartitionReport, DbError> PartitionMaintainer::run(
-    const PartitionPolicy& policy, std::optional<std::chrono::system_clock::time_point> fixed_clock) {
+tl::expected<PartitionReport, DbError>
+PartitionMaintainer::run(const PartitionPolicy& policy,
+                         std::optional<std::chrono::system_clock::time_point> fixed_clock) {
   const auto secrets = core::conninfo_secrets(m_conninfo);
   PartitionReport report;
   std::string step = "connect to PostgreSQL for partition maintenance";
   const auto from_micros = [](std::int64_t micros) {
     return std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(micros)));
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::microseconds(micros)));
   };
   // NULL: the functions use the database's now().
   const std::optional<std::string> clock_text =
@@ -35,10 +37,11 @@ tl::expected<PartitionReport, DbError> PartitionMaintainer::run(
       pqxx::nontransaction setup{conn};
       report.clock = from_micros(
           setup
-              .exec_params1("SELECT (extract(epoch FROM coalesce($3::timestamptz, now())) * 1000000)::bigint, "
-                            "set_config('application_name', $1, false), "
-                            "set_config('client_min_messages', $2, false)",
-                            m_application_name, "warning", clock_text)[0]
+              .exec_params1(
+                  "SELECT (extract(epoch FROM coalesce($3::timestamptz, now())) * 1000000)::bigint, "
+                  "set_config('application_name', $1, false), "
+                  "set_config('client_min_messages', $2, false)",
+                  m_application_name, "warning", clock_text)[0]
               .as<std::int64_t>());
     }
     // A transaction per step: a retention failure does not undo the partitions just made.
@@ -48,9 +51,10 @@ tl::expected<PartitionReport, DbError> PartitionMaintainer::run(
       {
         pqxx::work tx{conn};
         (raw ? report.raw_created : report.created) =
-            tx.exec_params1("SELECT " + table + "_ensure_partitions("
-                            "coalesce($1::timestamptz, now()) - make_interval(months => $2), "
-                            "coalesce($1::timestamptz, now()) + make_interval(months => $3))",
+            tx.exec_params1("SELECT " + table +
+                                "_ensure_partitions("
+                                "coalesce($1::timestamptz, now()) - make_interval(months => $2), "
+                                "coalesce($1::timestamptz, now()) + make_interval(months => $3))",
                             clock_text, policy.months_behind, policy.months_ahead)[0]
                 .as<int>();
         tx.commit();
@@ -59,9 +63,10 @@ tl::expected<PartitionReport, DbError> PartitionMaintainer::run(
       if (!retention) continue;
       step = "drop old " + table + " partitions";
       pqxx::work tx{conn};
-      const auto row = tx.exec_params1("SELECT (extract(epoch FROM cutoff) * 1000000)::bigint, dropped FROM " + table +
-                                           "_drop_partitions_older_than(make_interval(secs => $1), $2::timestamptz)",
-                                       static_cast<double>(retention->count()), clock_text);
+      const auto row = tx.exec_params1(
+          "SELECT (extract(epoch FROM cutoff) * 1000000)::bigint, dropped FROM " + table +
+              "_drop_partitions_older_than(make_interval(secs => $1), $2::timestamptz)",
+          static_cast<double>(retention->count()), clock_text);
       (raw ? report.raw_cutoff : report.cutoff) = from_micros(row[0].as<std::int64_t>());
       (raw ? report.raw_dropped : report.dropped) = row[1].as<int>();
       tx.commit();

@@ -40,14 +40,16 @@ struct PartitionReport {
 
 class PartitionMaintainer {
 public:
-  explicit PartitionMaintainer(std::string conninfo, std::string application_name = "coingecko-etl-partitions");
+  explicit PartitionMaintainer(std::string conninfo,
+                               std::string application_name = "coingecko-etl-partitions");
   // One pass: create missing partitions for the policy's window around the clock, then apply
   // the retention. Each step is one statement (its own transaction). The clock is the
   // database's now(), never this host's: a host clock that jumps ahead must not drop months of
   // valid data. `fixed_clock` replaces now() (tests of dates far from today); the newest-data
   // guard applies either way.
-  tl::expected<PartitionReport, DbError> run(const PartitionPolicy& policy,
-                                             std::optional<std::chrono::system_clock::time_point> fixed_clock = {});
+  tl::expected<PartitionReport, DbError>
+  run(const PartitionPolicy& policy,
+      std::optional<std::chrono::system_clock::time_point> fixed_clock = {});
 
 private:
   std::string m_conninfo;

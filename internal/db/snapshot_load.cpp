@@ -14,8 +14,8 @@
 namespace etl::db {
 namespace {
 
-using tl::unexpected;
 using market::CoinMarket;
+using tl::unexpected;
 
 // Starts COPY into the session's staging table, sends `rows` (COPY text lines, each ending in
 // '\n') as one piece of COPY data, and ends it. libpqxx 6.4 offers a raw line only through
@@ -25,7 +25,8 @@ using market::CoinMarket;
 void copy_rows_to_stage(pqxx::dbtransaction& tx, const std::string& rows) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter writer{tx, "coin_market_stage", kCoinMarketColumns.begin(), kCoinMarketColumns.end()};
+  pqxx::tablewriter writer{tx, "coin_market_stage", kCoinMarketColumns.begin(),
+                           kCoinMarketColumns.end()};
 #pragma GCC diagnostic pop
   writer.write_raw_line(rows);
   writer.complete();
@@ -69,7 +70,8 @@ std::optional<DbError> SnapshotLoad::Impl::try_rows(std::size_t lo, std::size_t 
     // nothing of these rows, and the snapshot transaction is usable again. Only a data error on
     // a live connection is the rows' fault; anything else ends the snapshot (the caller's fail()).
     DbError e = detail::translate_current_exception("insert into coin_market", secrets);
-    const bool connection_open = session != nullptr && session->conn != nullptr && session->conn->is_open();
+    const bool connection_open =
+        session != nullptr && session->conn != nullptr && session->conn->is_open();
     if (e.kind != DbError::Kind::rejected || !connection_open) throw;
     return e;
   }
@@ -80,7 +82,8 @@ void SnapshotLoad::Impl::settle(std::span<const CoinMarket> coins, std::size_t l
   auto refusal = try_rows(lo, hi);
   if (!refusal) return;
   if (hi - lo == 1) {
-    out.rejected_rows.push_back({coins[lo].id, std::move(refusal->sqlstate), std::move(refusal->message)});
+    out.rejected_rows.push_back(
+        {coins[lo].id, std::move(refusal->sqlstate), std::move(refusal->message)});
     return;
   }
   // Halves until the refused rows are alone: k bad rows of n cost O(k log n) savepoints, and a
@@ -117,9 +120,10 @@ DbError SnapshotLoad::Impl::fail(std::string_view what_failed) {
   DbError e = detail::translate_current_exception(what_failed, secrets);
   // libpq reports a connection that died mid-COPY as a plain write error without SQLSTATE;
   // a connection that is no longer open means an outage (retry), never bad data (quarantine).
-  const bool connection_gone = (session != nullptr && session->conn != nullptr && !session->conn->is_open()) ||
-                               e.message.find("server closed the connection") != std::string::npos ||
-                               e.message.find("no connection to the server") != std::string::npos;
+  const bool connection_gone =
+      (session != nullptr && session->conn != nullptr && !session->conn->is_open()) ||
+      e.message.find("server closed the connection") != std::string::npos ||
+      e.message.find("no connection to the server") != std::string::npos;
   if (e.kind == DbError::Kind::internal && connection_gone) e.kind = DbError::Kind::unavailable;
   if (!failure) failure = e;
   // Roll back now so the server releases what the transaction holds.
@@ -135,7 +139,9 @@ SnapshotLoad::SnapshotLoad(SnapshotLoad&&) noexcept = default;
 SnapshotLoad& SnapshotLoad::operator=(SnapshotLoad&&) noexcept = default;
 SnapshotLoad::~SnapshotLoad() = default;
 
-bool SnapshotLoad::id_taken_by_another_snapshot() const noexcept { return m_impl && m_impl->id_collision; }
+bool SnapshotLoad::id_taken_by_another_snapshot() const noexcept {
+  return m_impl && m_impl->id_collision;
+}
 
 tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_view raw_body,
                                                          std::span<const market::CoinMarket> coins,
@@ -170,8 +176,8 @@ tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_v
         s.settle(coins, 0, coins.size(), result);
       }
     } catch (...) {
-      return unexpected(s.fail("add page " + std::to_string(page) + " of snapshot " +
-                               s.meta.snapshot_id));
+      return unexpected(
+          s.fail("add page " + std::to_string(page) + " of snapshot " + s.meta.snapshot_id));
     }
   }
   const auto refused = static_cast<std::int64_t>(result.rejected_rows.size());
@@ -211,8 +217,8 @@ tl::expected<LoadResult, DbError> SnapshotLoad::commit(std::string_view status,
         "VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, $7, $8, $9, $10, "
         "NULLIF($11, '')) ON CONFLICT (snapshot_id) DO NOTHING",
         s.meta.snapshot_id, s.meta.vs_currency, detail::to_timestamptz_text(s.meta.started_at),
-        s.fetched_at_text, std::string(status), s.counts.pages, s.counts.coins_received,
-        inserted, s.staged - inserted, s.counts.rows_rejected, std::string(error));
+        s.fetched_at_text, std::string(status), s.counts.pages, s.counts.coins_received, inserted,
+        s.staged - inserted, s.counts.rows_rejected, std::string(error));
     if (run.affected_rows() == 0) {
       // Another loader committed this id while we worked. Same fetched_at: the same snapshot
       // (keep its rows, not ours). Otherwise another poll took the id: roll back and say so.
@@ -223,8 +229,9 @@ tl::expected<LoadResult, DbError> SnapshotLoad::commit(std::string_view status,
       s.id_collision = true;
       s.work.reset();
       s.detach();
-      return unexpected(DbError{DbError::Kind::internal, "", "snapshot id " + s.meta.snapshot_id +
-                                                                  " was committed by another snapshot"});
+      return unexpected(
+          DbError{DbError::Kind::internal, "",
+                  "snapshot id " + s.meta.snapshot_id + " was committed by another snapshot"});
     }
     s.work->commit();
   } catch (...) {

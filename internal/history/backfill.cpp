@@ -26,13 +26,17 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-TimePoint wall_now() { return std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now()); }
+TimePoint wall_now() {
+  return std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now());
+}
 
 std::int64_t epoch_seconds_floor(TimePoint t) {
   const auto ms = t.time_since_epoch().count();
   return ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
 }
-std::int64_t epoch_seconds_ceil(TimePoint t) { return -epoch_seconds_floor(TimePoint{milliseconds{-t.time_since_epoch().count()}}); }
+std::int64_t epoch_seconds_ceil(TimePoint t) {
+  return -epoch_seconds_floor(TimePoint{milliseconds{-t.time_since_epoch().count()}});
+}
 
 std::string describe_failure(const coingecko::FetchError& e) {
   std::string text = std::string(coingecko::to_string(e.failure));
@@ -48,12 +52,16 @@ std::string describe_failure(const coingecko::FetchError& e) {
 
 // A coin CoinGecko does not know, or a range the plan may not ask: the coin's other chunks
 // would fail the same way, so they are recorded failed without a request.
-bool fails_whole_coin(const coingecko::FetchError& e) { return e.status == 404 || e.status == 401 || e.status == 403; }
+bool fails_whole_coin(const coingecko::FetchError& e) {
+  return e.status == 404 || e.status == 401 || e.status == 403;
+}
 
 class Runner {
 public:
-  Runner(const BackfillOptions& o, coingecko::ApiCaller& api, db::HistoryStore& store, StopSignal& stop)
-      : m_o(o), m_api(api), m_store(store), m_stop(stop), m_started(SteadyClock::now()), m_last_progress(m_started) {}
+  Runner(const BackfillOptions& o, coingecko::ApiCaller& api, db::HistoryStore& store,
+         StopSignal& stop)
+      : m_o(o), m_api(api), m_store(store), m_stop(stop), m_started(SteadyClock::now()),
+        m_last_progress(m_started) {}
 
   BackfillSummary run() {
     const auto coins = resolve_coins();
@@ -102,17 +110,20 @@ public:
         m_sum.skipped_done += plan.skipped_done;
         if (plan.clamped) {
           ++m_sum.clamped;
-          spdlog::warn("backfill {}/{}: {} to {} is beyond the {} plan's 365-day reach: not requested (recorded "
-                       "as clamped)",
-                       coin, vs, compact_utc(plan.clamped->from), compact_utc(plan.clamped->to),
-                       m_o.limited_reach ? "public/demo" : "");
+          spdlog::warn(
+              "backfill {}/{}: {} to {} is beyond the {} plan's 365-day reach: not requested (recorded "
+              "as clamped)",
+              coin, vs, compact_utc(plan.clamped->from), compact_utc(plan.clamped->to),
+              m_o.limited_reach ? "public/demo" : "");
           db::ChunkRecord r;
           r.coin_id = coin;
           r.vs_currency = vs;
           r.chunk = *plan.clamped;
           r.status = "clamped";
-          r.error = "beyond the public/demo plans' 365-day reach (CoinGecko error 10012): never requested";
-          if (auto ok = m_store.record_chunk(r); !ok) return fatal("cannot record a clamp: " + ok.error().message);
+          r.error =
+              "beyond the public/demo plans' 365-day reach (CoinGecko error 10012): never requested";
+          if (auto ok = m_store.record_chunk(r); !ok)
+            return fatal("cannot record a clamp: " + ok.error().message);
         }
         for (const auto& c : plan.chunks) work.push_back({coin, vs, c});
         if (m_o.ohlc) {
@@ -125,11 +136,14 @@ public:
     m_sum.planned = static_cast<std::int64_t>(work.size());
     report();
     if (!m_o.quiet || !work.empty())
-      spdlog::info("backfill: {} coin(s) x {} currency(ies): {} chunk(s) to fetch, {} part(s) already done{}",
-                 coins->size(), m_o.vs_currencies.size(), work.size(), m_sum.skipped_done,
-                 m_sum.clamped > 0 ? ", " + std::to_string(m_sum.clamped) + " range(s) clamped to 365 days" : "");
+      spdlog::info(
+          "backfill: {} coin(s) x {} currency(ies): {} chunk(s) to fetch, {} part(s) already done{}",
+          coins->size(), m_o.vs_currencies.size(), work.size(), m_sum.skipped_done,
+          m_sum.clamped > 0 ? ", " + std::to_string(m_sum.clamped) + " range(s) clamped to 365 days"
+                            : "");
     if (!m_o.quiet)
-      spdlog::info("backfill: {}", credit_share_line(m_sum.planned, m_o.monthly_credits, m_o.poller_calls_per_month));
+      spdlog::info("backfill: {}", credit_share_line(m_sum.planned, m_o.monthly_credits,
+                                                     m_o.poller_calls_per_month));
 
     std::map<std::pair<std::string, std::string>, std::string> coin_failed; // (coin, vs) -> reason
     for (const Work& w : work) {
@@ -138,11 +152,13 @@ public:
         break;
       }
       if (const auto f = coin_failed.find({w.coin, w.vs}); f != coin_failed.end()) {
-        record_failure(std::visit([&](const auto& c) { return record_of(w.coin, w.vs, c); }, w.chunk), std::nullopt,
-                       "not requested: an earlier chunk failed (" + f->second + ")");
+        record_failure(
+            std::visit([&](const auto& c) { return record_of(w.coin, w.vs, c); }, w.chunk),
+            std::nullopt, "not requested: an earlier chunk failed (" + f->second + ")");
         continue;
       }
-      const auto outcome = std::visit([&](const auto& c) { return fetch_and_store(w.coin, w.vs, c); }, w.chunk);
+      const auto outcome =
+          std::visit([&](const auto& c) { return fetch_and_store(w.coin, w.vs, c); }, w.chunk);
       if (m_sum.fatal || m_sum.interrupted) break;
       if (outcome) coin_failed.emplace(std::pair{w.coin, w.vs}, *outcome);
       report();
@@ -157,17 +173,21 @@ private:
   // Every request goes through here: the background fill's permit first (when set), then the
   // shared caller. A permitted call that gave up before any attempt (its tick's deadline came
   // first) asks for the next permit instead of failing the chunk.
-  tl::expected<coingecko::FetchedPage, coingecko::FetchError> get(const std::string& url, const std::string& what) {
+  tl::expected<coingecko::FetchedPage, coingecko::FetchError> get(const std::string& url,
+                                                                  const std::string& what) {
     for (;;) {
       auto deadline = SteadyClock::now() + m_o.request_deadline;
       if (m_o.before_call) {
         const auto permitted = m_o.before_call();
-        if (!permitted) return tl::make_unexpected(coingecko::FetchError{coingecko::FetchFailure::cancelled, 0, 0, what + ": stopped", {}, {}});
+        if (!permitted)
+          return tl::make_unexpected(coingecko::FetchError{
+              coingecko::FetchFailure::cancelled, 0, 0, what + ": stopped", {}, {}});
         deadline = *permitted;
       }
       auto got = m_api.get(url, what, deadline);
       m_sum.calls += got ? got->attempts : got.error().attempts;
-      const bool no_attempt = !got && got.error().attempts == 0 && got.error().failure == coingecko::FetchFailure::cancelled;
+      const bool no_attempt = !got && got.error().attempts == 0 &&
+                              got.error().failure == coingecko::FetchFailure::cancelled;
       if (!m_o.before_call || !no_attempt || m_stop.stop_requested()) return got;
     }
   }
@@ -192,21 +212,24 @@ private:
       return std::nullopt;
     }
     if (static_cast<int>(top->size()) >= n) {
-      spdlog::info("backfill: top {} coins by market_cap_rank of the newest snapshot in coin_market", n);
+      spdlog::info(
+          "backfill: top {} coins by market_cap_rank of the newest snapshot in coin_market", n);
       return *top;
     }
     // Not enough in the database: one /coins/markets call, ranked by CoinGecko.
-    const std::string vs = m_o.vs_currencies.empty() ? std::string("usd") : m_o.vs_currencies.front();
+    const std::string vs =
+        m_o.vs_currencies.empty() ? std::string("usd") : m_o.vs_currencies.front();
     std::string url = m_o.markets_url.substr(0, m_o.markets_url.find_first_of("?#"));
-    url += "?vs_currency=" + coingecko::url_encode(vs) + "&order=market_cap_desc&per_page=" + std::to_string(n) +
-           "&page=1";
+    url += "?vs_currency=" + coingecko::url_encode(vs) +
+           "&order=market_cap_desc&per_page=" + std::to_string(n) + "&page=1";
     auto page = get(url, "top " + std::to_string(n) + " coins");
     if (!page) {
       fatal("cannot list the top coins: " + describe_failure(page.error()));
       return std::nullopt;
     }
     spool(m_o.data_dir / "raw" / "history" /
-              ("markets_top" + std::to_string(n) + "_" + vs + "_" + compact_utc(wall_now()) + ".json"),
+              ("markets_top" + std::to_string(n) + "_" + vs + "_" + compact_utc(wall_now()) +
+               ".json"),
           page->body);
     const auto parsed = market::parse_markets(page->body);
     if (!parsed) {
@@ -222,7 +245,8 @@ private:
     for (const auto* c : ranked) {
       if (static_cast<int>(ids.size()) < n) ids.push_back(c->id);
     }
-    spdlog::info("backfill: top {} coins from one /coins/markets call ({} in coin_market)", ids.size(), top->size());
+    spdlog::info("backfill: top {} coins from one /coins/markets call ({} in coin_market)",
+                 ids.size(), top->size());
     return ids;
   }
 
@@ -244,20 +268,23 @@ private:
   std::filesystem::path raw_dir(const std::string& coin, const std::string& vs) const {
     return m_o.data_dir / "raw" / "history" / coin / vs;
   }
-  static std::string status_suffix(long status) { return status != 200 ? "_http" + std::to_string(status) : ""; }
+  static std::string status_suffix(long status) {
+    return status != 200 ? "_http" + std::to_string(status) : "";
+  }
 
-  std::filesystem::path raw_path(const std::string& coin, const std::string& vs, const Chunk& c, TimePoint fetched,
-                                 long status) const {
-    return raw_dir(coin, vs) / (std::string(to_string(c.granularity)) + "_" + compact_utc(c.request.from) + "_" +
-                                compact_utc(c.request.to) + "_" + compact_utc(fetched) + status_suffix(status) +
-                                ".json");
+  std::filesystem::path raw_path(const std::string& coin, const std::string& vs, const Chunk& c,
+                                 TimePoint fetched, long status) const {
+    return raw_dir(coin, vs) / (std::string(to_string(c.granularity)) + "_" +
+                                compact_utc(c.request.from) + "_" + compact_utc(c.request.to) +
+                                "_" + compact_utc(fetched) + status_suffix(status) + ".json");
   }
   std::filesystem::path raw_path(const std::string& coin, const std::string& vs, const OhlcChunk& c,
                                  TimePoint fetched, long status) const {
-    const std::string span = c.days > 0 ? "days" + std::to_string(c.days)
-                                        : compact_utc(c.request.from) + "_" + compact_utc(c.request.to);
-    return raw_dir(coin, vs) / ("ohlc_" + std::string(to_string(c.candle)) + "_" + span + "_" + compact_utc(fetched) +
-                                status_suffix(status) + ".json");
+    const std::string span = c.days > 0
+                                 ? "days" + std::to_string(c.days)
+                                 : compact_utc(c.request.from) + "_" + compact_utc(c.request.to);
+    return raw_dir(coin, vs) / ("ohlc_" + std::string(to_string(c.candle)) + "_" + span + "_" +
+                                compact_utc(fetched) + status_suffix(status) + ".json");
   }
 
   db::ChunkRecord record_of(const std::string& coin, const std::string& vs, const Chunk& c) const {
@@ -270,7 +297,8 @@ private:
     r.expected_points = c.expected_points;
     return r;
   }
-  db::ChunkRecord record_of(const std::string& coin, const std::string& vs, const OhlcChunk& c) const {
+  db::ChunkRecord record_of(const std::string& coin, const std::string& vs,
+                            const OhlcChunk& c) const {
     db::ChunkRecord r;
     r.coin_id = coin;
     r.vs_currency = vs;
@@ -282,23 +310,25 @@ private:
     return r;
   }
 
-  void record_failure(db::ChunkRecord r, std::optional<long> status, std::string reason, std::string raw_file = {},
-                      bool requested = false) {
+  void record_failure(db::ChunkRecord r, std::optional<long> status, std::string reason,
+                      std::string raw_file = {}, bool requested = false) {
     ++m_sum.failed;
-    m_sum.problems.push_back(r.coin_id + "/" + r.vs_currency + " " + (r.endpoint == db::kOhlc ? "ohlc " : "") +
-                             r.granularity + " " + compact_utc(r.chunk.from) + ".." + compact_utc(r.chunk.to) + ": " +
+    m_sum.problems.push_back(r.coin_id + "/" + r.vs_currency + " " +
+                             (r.endpoint == db::kOhlc ? "ohlc " : "") + r.granularity + " " +
+                             compact_utc(r.chunk.from) + ".." + compact_utc(r.chunk.to) + ": " +
                              reason);
     r.status = "failed";
     r.http_status = status;
     r.error = std::move(reason);
     r.raw_file = std::move(raw_file);
     r.requested = requested;
-    if (auto ok = m_store.record_chunk(r); !ok) fatal("cannot record a failed chunk: " + ok.error().message);
+    if (auto ok = m_store.record_chunk(r); !ok)
+      fatal("cannot record a failed chunk: " + ok.error().message);
   }
 
   // The OHLC plan of one coin and currency (nullopt: the run must stop, see m_sum).
-  std::optional<OhlcPlan> plan_ohlc_for(const std::string& coin, const std::string& vs, TimePoint now,
-                                        const std::vector<db::DoneChunk>& done) {
+  std::optional<OhlcPlan> plan_ohlc_for(const std::string& coin, const std::string& vs,
+                                        TimePoint now, const std::vector<db::DoneChunk>& done) {
     OhlcPlanRequest req;
     req.now = now;
     req.pro = !m_o.limited_reach;
@@ -316,9 +346,10 @@ private:
     m_sum.skipped_done += plan.skipped_done;
     if (plan.clamped) {
       ++m_sum.clamped;
-      spdlog::warn("backfill {}/{} ohlc: {} to {} is beyond the public/demo plans' 365-day reach: not requested "
-                   "(recorded as clamped)",
-                   coin, vs, compact_utc(plan.clamped->from), compact_utc(plan.clamped->to));
+      spdlog::warn(
+          "backfill {}/{} ohlc: {} to {} is beyond the public/demo plans' 365-day reach: not requested "
+          "(recorded as clamped)",
+          coin, vs, compact_utc(plan.clamped->from), compact_utc(plan.clamped->to));
       db::ChunkRecord r;
       r.coin_id = coin;
       r.vs_currency = vs;
@@ -326,7 +357,8 @@ private:
       r.granularity = std::string(to_string(Candle::four_days)); // what days=365 serves
       r.chunk = *plan.clamped;
       r.status = "clamped";
-      r.error = "beyond the public/demo plans' 365-day reach (CoinGecko error 10012): never requested";
+      r.error =
+          "beyond the public/demo plans' 365-day reach (CoinGecko error 10012): never requested";
       if (auto ok = m_store.record_chunk(r); !ok) {
         fatal("cannot record a clamp: " + ok.error().message);
         return std::nullopt;
@@ -342,9 +374,10 @@ private:
     std::string raw;
     TimePoint at;
   };
-  std::optional<Fetched> fetch(const std::string& url, const std::string& what, const db::ChunkRecord& record,
-                               const std::function<std::filesystem::path(TimePoint, long)>& path_for,
-                               std::optional<std::string>& failed_coin) {
+  std::optional<Fetched>
+  fetch(const std::string& url, const std::string& what, const db::ChunkRecord& record,
+        const std::function<std::filesystem::path(TimePoint, long)>& path_for,
+        std::optional<std::string>& failed_coin) {
     auto fetched = get(url, what);
     const TimePoint at = wall_now();
     if (!fetched) {
@@ -361,7 +394,8 @@ private:
       }
       const std::string reason = describe_failure(e);
       log_warning(fmt::format("backfill {}: {}", what, reason));
-      record_failure(record, e.status != 0 ? std::optional<long>(e.status) : std::nullopt, reason, raw, true);
+      record_failure(record, e.status != 0 ? std::optional<long>(e.status) : std::nullopt, reason,
+                     raw, true);
       if (fails_whole_coin(e)) failed_coin = reason;
       return std::nullopt;
     }
@@ -371,15 +405,17 @@ private:
   }
 
   // nullopt: stored (or the run must stop: see m_sum); else why the coin cannot be fetched.
-  std::optional<std::string> fetch_and_store(const std::string& coin, const std::string& vs, const Chunk& c) {
+  std::optional<std::string> fetch_and_store(const std::string& coin, const std::string& vs,
+                                             const Chunk& c) {
     const std::string url = m_o.api_base + "/coins/" + coingecko::url_encode(coin) +
                             "/market_chart/range?vs_currency=" + coingecko::url_encode(vs) +
                             "&from=" + std::to_string(epoch_seconds_floor(c.request.from)) +
                             "&to=" + std::to_string(epoch_seconds_ceil(c.request.to));
     const std::string what = coin + "/" + vs + " " + std::string(to_string(c.granularity));
     std::optional<std::string> failed_coin;
-    auto got = fetch(url, what, record_of(coin, vs, c),
-                     [&](TimePoint at, long status) { return raw_path(coin, vs, c, at, status); }, failed_coin);
+    auto got = fetch(
+        url, what, record_of(coin, vs, c),
+        [&](TimePoint at, long status) { return raw_path(coin, vs, c, at, status); }, failed_coin);
     if (!got) return failed_coin;
     const TimePoint at = got->at;
     const std::string& raw = got->raw;
@@ -392,9 +428,10 @@ private:
     }
     const Selection sel = select_points(std::move(*parsed), c.granularity, c.core);
     if (count_is_suspicious(static_cast<std::int64_t>(sel.kept.size()), c.expected_points)) {
-      log_warning(fmt::format("backfill {}: {} point(s) kept where about {} were expected ({} outside the chunk, {} "
-                              "off the daily grid, {} duplicate stamps); stored anyway",
-                              what, sel.kept.size(), c.expected_points, sel.outside, sel.off_grid, sel.duplicates));
+      log_warning(fmt::format(
+          "backfill {}: {} point(s) kept where about {} were expected ({} outside the chunk, {} "
+          "off the daily grid, {} duplicate stamps); stored anyway",
+          what, sel.kept.size(), c.expected_points, sel.outside, sel.off_grid, sel.duplicates));
     }
     // Still open (or not yet published) days are provisional: their rows are replaced when the
     // chunk is fetched again, so stale "now" points do not stay behind.
@@ -415,12 +452,13 @@ private:
     m_sum.rows_inserted += stored->inserted - stored->replaced;
     m_sum.rows_updated += stored->updated;
     ++(final_now ? m_sum.done : m_sum.provisional);
-    spdlog::debug("backfill {}: {} point(s) stored ({}), {} new, {} changed", what, sel.kept.size(), r.status,
-                  stored->inserted - stored->replaced, stored->updated);
+    spdlog::debug("backfill {}: {} point(s) stored ({}), {} new, {} changed", what, sel.kept.size(),
+                  r.status, stored->inserted - stored->replaced, stored->updated);
     return std::nullopt;
   }
 
-  std::optional<std::string> fetch_and_store(const std::string& coin, const std::string& vs, const OhlcChunk& c) {
+  std::optional<std::string> fetch_and_store(const std::string& coin, const std::string& vs,
+                                             const OhlcChunk& c) {
     std::string url = m_o.api_base + "/coins/" + coingecko::url_encode(coin);
     if (c.days > 0) {
       url += "/ohlc?vs_currency=" + coingecko::url_encode(vs) + "&days=" + std::to_string(c.days);
@@ -432,8 +470,9 @@ private:
     }
     const std::string what = coin + "/" + vs + " ohlc " + std::string(to_string(c.candle));
     std::optional<std::string> failed_coin;
-    auto got = fetch(url, what, record_of(coin, vs, c),
-                     [&](TimePoint at, long status) { return raw_path(coin, vs, c, at, status); }, failed_coin);
+    auto got = fetch(
+        url, what, record_of(coin, vs, c),
+        [&](TimePoint at, long status) { return raw_path(coin, vs, c, at, status); }, failed_coin);
     if (!got) return failed_coin;
 
     auto parsed = parse_ohlc(got->body);
@@ -444,9 +483,10 @@ private:
     }
     const CandleSelection sel = select_candles(std::move(*parsed), c);
     if (count_is_suspicious(static_cast<std::int64_t>(sel.kept.size()), c.expected_candles)) {
-      log_warning(fmt::format("backfill {}: {} candle(s) kept where about {} were expected ({} outside the chunk, "
-                              "{} repeated stamps); stored anyway",
-                              what, sel.kept.size(), c.expected_candles, sel.outside, sel.duplicates));
+      log_warning(fmt::format(
+          "backfill {}: {} candle(s) kept where about {} were expected ({} outside the chunk, "
+          "{} repeated stamps); stored anyway",
+          what, sel.kept.size(), c.expected_candles, sel.outside, sel.duplicates));
     }
     // A chunk reaching the open day holds the still-open candle (stamped in the future): it is
     // provisional, and the next run fetches it again and updates the candles that changed.
@@ -463,16 +503,17 @@ private:
       return std::nullopt;
     }
     if (stored->other_size > 0) {
-      log_warning(fmt::format("backfill {}: {} candle(s) not written: coin_ohlc has a candle of another size at "
-                              "their close time (see coin_ohlc.candle)",
-                              what, stored->other_size));
+      log_warning(fmt::format(
+          "backfill {}: {} candle(s) not written: coin_ohlc has a candle of another size at "
+          "their close time (see coin_ohlc.candle)",
+          what, stored->other_size));
     }
     m_sum.candles_inserted += stored->inserted;
     m_sum.candles_updated += stored->updated;
     m_sum.candles_other_size += stored->other_size;
     ++(final_now ? m_sum.done : m_sum.provisional);
-    spdlog::debug("backfill {}: {} candle(s) stored ({}), {} new, {} changed", what, sel.kept.size(), r.status,
-                  stored->inserted, stored->updated);
+    spdlog::debug("backfill {}: {} candle(s) stored ({}), {} new, {} changed", what,
+                  sel.kept.size(), r.status, stored->inserted, stored->updated);
     return std::nullopt;
   }
 
@@ -483,7 +524,8 @@ private:
     auto fetched = get(url, "coins list");
     const TimePoint at = wall_now();
     const auto path = [&](long status) {
-      return m_o.data_dir / "raw" / "history" / ("coins_list_" + compact_utc(at) + status_suffix(status) + ".json");
+      return m_o.data_dir / "raw" / "history" /
+             ("coins_list_" + compact_utc(at) + status_suffix(status) + ".json");
     };
     const auto failed = [&](std::string reason) {
       m_sum.coins_list_failed = true;
@@ -510,9 +552,10 @@ private:
     }
     m_sum.coins_listed = static_cast<std::int64_t>(list->coins.size());
     m_sum.coins_changed = stored->inserted + stored->updated;
-    spdlog::info("backfill: coins list: {} coin(s), {} new, {} changed, {} unchanged{}", list->coins.size(),
-                 stored->inserted, stored->updated, stored->unchanged,
-                 list->repeated > 0 ? fmt::format(" ({} repeated id(s) ignored)", list->repeated) : std::string());
+    spdlog::info("backfill: coins list: {} coin(s), {} new, {} changed, {} unchanged{}",
+                 list->coins.size(), stored->inserted, stored->updated, stored->unchanged,
+                 list->repeated > 0 ? fmt::format(" ({} repeated id(s) ignored)", list->repeated)
+                                    : std::string());
   }
 
   // On a terminal the bar owns the current line: it is ended before a warning is printed, so
@@ -569,8 +612,8 @@ std::string compact_utc(TimePoint t) {
   return core::format_iso8601_basic(std::chrono::system_clock::time_point(t.time_since_epoch()));
 }
 
-BackfillSummary run_backfill(const BackfillOptions& options, coingecko::ApiCaller& api, db::HistoryStore& store,
-                             StopSignal& stop) {
+BackfillSummary run_backfill(const BackfillOptions& options, coingecko::ApiCaller& api,
+                             db::HistoryStore& store, StopSignal& stop) {
   return Runner(options, api, store, stop).run();
 }
 

@@ -34,20 +34,21 @@ namespace etl::history {
 struct BackfillSummary;
 
 struct BackfillOptions {
-  std::vector<std::string> coins;          // explicit ids, or
-  std::optional<int> top;                  // top:N
+  std::vector<std::string> coins; // explicit ids, or
+  std::optional<int> top;         // top:N
   std::vector<std::string> vs_currencies;
-  int days = 365;                          // when no from/to
+  int days = 365; // when no from/to
   std::optional<std::chrono::sys_days> from;
   std::optional<std::chrono::sys_days> to;
-  std::string api_base;                    // e.g. https://api.coingecko.com/api/v3
-  std::string markets_url;                 // COINGECKO_URL, for the top:N fallback
-  bool limited_reach = true;               // public/demo
-  bool ohlc = false;                       // also OHLC candles (--ohlc)
-  bool coins_list = false;                 // load /coins/list first (--coins-list)
+  std::string api_base;      // e.g. https://api.coingecko.com/api/v3
+  std::string markets_url;   // COINGECKO_URL, for the top:N fallback
+  bool limited_reach = true; // public/demo
+  bool ohlc = false;         // also OHLC candles (--ohlc)
+  bool coins_list = false;   // load /coins/list first (--coins-list)
   std::filesystem::path data_dir;
   std::chrono::milliseconds progress_interval{5'000};
-  // > 0: stderr is a terminal this wide: one progress bar redrawn in place instead of the log lines.
+  // > 0: stderr is a terminal this wide: one progress bar redrawn in place instead of the log
+  // lines.
   int progress_bar_width = 0;
   std::chrono::milliseconds request_deadline{600'000}; // per chunk, retries and waits included
   // The daemon's background fill (history/background_filler.hpp): asked before every request,
@@ -63,9 +64,9 @@ struct BackfillOptions {
 };
 
 struct BackfillSummary {
-  std::int64_t planned = 0;      // chunks to request this run
-  std::int64_t done = 0;         // stored and final
-  std::int64_t provisional = 0;  // stored, open day: fetched again next run
+  std::int64_t planned = 0;     // chunks to request this run
+  std::int64_t done = 0;        // stored and final
+  std::int64_t provisional = 0; // stored, open day: fetched again next run
   std::int64_t failed = 0;
   std::int64_t skipped_done = 0; // parts covered by done chunks, not requested
   std::int64_t clamped = 0;      // coin x currency ranges cut to the plan's reach
@@ -74,18 +75,20 @@ struct BackfillSummary {
   std::int64_t rows_updated = 0;
   std::int64_t candles_inserted = 0;
   std::int64_t candles_updated = 0;
-  std::int64_t candles_other_size = 0; // not written: a candle of another size has the stamp
+  std::int64_t candles_other_size = 0;      // not written: a candle of another size has the stamp
   std::optional<std::int64_t> coins_listed; // coins in /coins/list when it was loaded
   std::int64_t coins_changed = 0;           // rows of `coins` inserted or updated
   bool coins_list_failed = false;
-  bool interrupted = false;      // stopped by a signal
-  bool fatal = false;            // the database or the data directory failed: run stopped
+  bool interrupted = false;          // stopped by a signal
+  bool fatal = false;                // the database or the data directory failed: run stopped
   std::vector<std::string> problems; // one line per failed coin/chunk, for the summary
-  [[nodiscard]] bool complete() const noexcept { return failed == 0 && !coins_list_failed && !interrupted && !fatal; }
+  [[nodiscard]] bool complete() const noexcept {
+    return failed == 0 && !coins_list_failed && !interrupted && !fatal;
+  }
 };
 
-BackfillSummary run_backfill(const BackfillOptions& options, coingecko::ApiCaller& api, db::HistoryStore& store,
-                             StopSignal& stop);
+BackfillSummary run_backfill(const BackfillOptions& options, coingecko::ApiCaller& api,
+                             db::HistoryStore& store, StopSignal& stop);
 
 // "YYYYMMDDTHHMMSSZ".
 std::string compact_utc(TimePoint t);

@@ -36,9 +36,7 @@ BackgroundFiller::BackgroundFiller(FillerOptions options, coingecko::CallerOptio
   m_options.backfill.on_progress = [this](const BackfillSummary& s) { on_progress(s); };
 }
 
-BackgroundFiller::~BackgroundFiller() {
-  stop();
-}
+BackgroundFiller::~BackgroundFiller() { stop(); }
 
 void BackgroundFiller::start() {
   if (m_thread.joinable()) return;
@@ -152,8 +150,7 @@ void BackgroundFiller::refresh_coverage(bool force) {
                             std::chrono::hours len) {
     if (const auto gaps = m_store.missing_slots(coins, o.vs_currencies, from, to, len))
       m_metrics->gaps(slot).Set(static_cast<double>(*gaps));
-    else
-      spdlog::warn("history fill: {}", gaps.error().message);
+    else spdlog::warn("history fill: {}", gaps.error().message);
   };
   set_gaps("day", today - Days{days}, today, std::chrono::hours{24});
   set_gaps("hour", hourly_from, last_hour, std::chrono::hours{1});
@@ -171,8 +168,7 @@ void BackgroundFiller::loop() {
                    "added, {} corrected{}",
                    sum.planned, sum.done, sum.provisional, sum.failed, sum.calls, sum.rows_inserted,
                    sum.rows_updated, sum.fatal ? "; stopped on an error, retried next pass" : "");
-      for (const auto& p : sum.problems)
-        spdlog::warn("history fill: {}", p);
+      for (const auto& p : sum.problems) spdlog::warn("history fill: {}", p);
     }
     // A database that is down (or not migrated yet) is tried again sooner than a finished pass.
     m_stop.wait_for(

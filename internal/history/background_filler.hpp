@@ -11,10 +11,10 @@
 // one HTTP poll interval; readiness never looks at it.
 #include "coingecko/api_caller.hpp"
 #include "core/stop_signal.hpp"
-#include "http/transport.hpp"
 #include "db/history_store.hpp"
 #include "history/backfill.hpp"
 #include "history/fill_quota.hpp"
+#include "http/transport.hpp"
 #include "telemetry/history_metrics.hpp"
 
 #include <chrono>

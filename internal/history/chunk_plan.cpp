@@ -73,15 +73,17 @@ TimePoint floor_day(TimePoint t) noexcept { return floor_to(t, Days{1}); }
 
 bool is_final(const Range& core, TimePoint fetched) noexcept {
   const TimePoint today = floor_day(fetched);
-  if (core.to >= today) return false;                       // the open day
-  if (core.to >= today - Days{1} && fetched < today + std::chrono::hours{1}) return false; // yesterday, not yet published
+  if (core.to >= today) return false; // the open day
+  if (core.to >= today - Days{1} && fetched < today + std::chrono::hours{1})
+    return false; // yesterday, not yet published
   return true;
 }
 
 std::vector<Range> subtract(Range range, std::vector<Range> covered) {
   std::vector<Range> out;
   if (range.to < range.from) return out;
-  std::sort(covered.begin(), covered.end(), [](const Range& a, const Range& b) { return a.from < b.from; });
+  std::sort(covered.begin(), covered.end(),
+            [](const Range& a, const Range& b) { return a.from < b.from; });
   TimePoint cursor = range.from;
   for (const Range& c : covered) {
     if (c.to < cursor || c.from > range.to) continue;

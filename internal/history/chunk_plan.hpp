@@ -28,15 +28,16 @@ using TimePoint = std::chrono::sys_time<std::chrono::milliseconds>;
 using Days = std::chrono::days;
 
 enum class Granularity { five_minute, hourly, daily };
-std::string_view to_string(Granularity g) noexcept; // "5m", "hourly", "daily" (coin_history's values)
+std::string_view
+to_string(Granularity g) noexcept; // "5m", "hourly", "daily" (coin_history's values)
 std::optional<Granularity> granularity_from_string(std::string_view text) noexcept;
 std::chrono::milliseconds step_of(Granularity g) noexcept;
 
-inline constexpr Days kHourlyDays{88};        // whole days before today fetched hourly (+ today)
-inline constexpr Days kPublicReach{365};      // public/demo history limit
-inline constexpr Days kMaxDailyWindow{365};   // longest daily request
-inline constexpr Days kMinDailySpan{92};      // a request spanning more than 90 days is daily
-inline constexpr Days kMinHourlySpan{2};      // and one over a day is never 5-minutely
+inline constexpr Days kHourlyDays{88};      // whole days before today fetched hourly (+ today)
+inline constexpr Days kPublicReach{365};    // public/demo history limit
+inline constexpr Days kMaxDailyWindow{365}; // longest daily request
+inline constexpr Days kMinDailySpan{92};    // a request spanning more than 90 days is daily
+inline constexpr Days kMinHourlySpan{2};    // and one over a day is never 5-minutely
 inline constexpr std::chrono::hours kPad{1};
 // Margin kept inside the 365-day reach: CoinGecko measures it from its own clock.
 inline constexpr std::chrono::hours kReachMargin{1};
@@ -49,14 +50,14 @@ struct Range {
 
 struct Chunk {
   Granularity granularity;
-  Range core;    // what this chunk stores: points outside it are dropped
-  Range request; // what is asked of CoinGecko (padded / widened core)
+  Range core;                       // what this chunk stores: points outside it are dropped
+  Range request;                    // what is asked of CoinGecko (padded / widened core)
   std::int64_t expected_points = 0; // grid points of `granularity` in `core`, a sanity check
   bool open = false; // reaches the still-open UTC day: stored, but never recorded done
 };
 
 struct PlanRequest {
-  Range range;             // requested, e.g. [today - N days, now]
+  Range range; // requested, e.g. [today - N days, now]
   TimePoint now;
   bool limited_reach = true; // public/demo: 365 days
   // Core ranges already stored for good (status done) per granularity, for this coin and
@@ -68,7 +69,7 @@ struct PlanRequest {
 
 struct Plan {
   std::vector<Chunk> chunks;
-  std::optional<Range> clamped; // the part of the request the plan cannot reach (never asked)
+  std::optional<Range> clamped;  // the part of the request the plan cannot reach (never asked)
   std::int64_t skipped_done = 0; // planned parts left out because done chunks cover them
 };
 

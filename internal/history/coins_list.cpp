@@ -67,8 +67,10 @@ public:
     }
     if (m_skip > 0) return --m_skip, true;
     // The end of a coin.
-    if ((m_have & 7) != 7) return fail("a coin lacks id, symbol or name (entry " + std::to_string(m_count) + ")");
-    if (m_coin.id.empty()) return fail("a coin has an empty id (entry " + std::to_string(m_count) + ")");
+    if ((m_have & 7) != 7)
+      return fail("a coin lacks id, symbol or name (entry " + std::to_string(m_count) + ")");
+    if (m_coin.id.empty())
+      return fail("a coin has an empty id (entry " + std::to_string(m_count) + ")");
     ++m_count;
     if (m_seen.insert(m_coin.id).second) coins.push_back(std::move(m_coin));
     else ++repeated;
@@ -140,7 +142,8 @@ private:
 
 tl::expected<CoinsList, std::string> parse_coins_list(std::string_view body) {
   ListHandler handler;
-  if (auto ok = detail::run_sax(body, handler, "a coins list"); !ok) return tl::make_unexpected(ok.error());
+  if (auto ok = detail::run_sax(body, handler, "a coins list"); !ok)
+    return tl::make_unexpected(ok.error());
   return CoinsList{std::move(handler.coins), handler.repeated};
 }
 

@@ -28,7 +28,9 @@ public:
   bool Int64(std::int64_t) { return value(std::nullopt, false); }
   bool Uint64(std::uint64_t) { return value(std::nullopt, false); }
   bool Double(double) { return value(std::nullopt, false); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return value(std::string(s, n), true, true); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    return value(std::string(s, n), true, true);
+  }
   bool String(const char*, rapidjson::SizeType, bool) { return value(std::nullopt, false); }
   bool StartObject() {
     if (m_skip == 0 && m_state == State::top_value && m_current >= 0)
@@ -51,7 +53,8 @@ public:
       if (kSeries[i] == key) m_current = static_cast<int>(i);
     }
     if (m_current >= 0) {
-      if (seen[static_cast<std::size_t>(m_current)]) return fail("duplicate key " + std::string(key));
+      if (seen[static_cast<std::size_t>(m_current)])
+        return fail("duplicate key " + std::string(key));
       seen[static_cast<std::size_t>(m_current)] = true;
     }
     m_state = State::top_value;
@@ -74,7 +77,9 @@ public:
   bool EndArray(rapidjson::SizeType) {
     if (m_skip > 0) return skip_close();
     if (m_state == State::point) {
-      if (m_index != 2) return fail(std::string(kSeries[static_cast<std::size_t>(m_current)]) + ": a point is not [ms, value]");
+      if (m_index != 2)
+        return fail(std::string(kSeries[static_cast<std::size_t>(m_current)]) +
+                    ": a point is not [ms, value]");
       series[static_cast<std::size_t>(m_current)].emplace_back(m_ts, std::move(m_value));
       m_value.reset();
       m_state = State::series;
@@ -102,7 +107,8 @@ private:
   bool value(std::optional<std::string> text, bool allowed, bool number = false) {
     if (m_skip > 0) return true;
     if (m_state == State::top_value) { // a scalar value of an unknown (or known) key
-      if (m_current >= 0) return fail(std::string(kSeries[static_cast<std::size_t>(m_current)]) + " is not an array");
+      if (m_current >= 0)
+        return fail(std::string(kSeries[static_cast<std::size_t>(m_current)]) + " is not an array");
       m_state = State::top_key;
       return true;
     }
@@ -138,13 +144,16 @@ private:
 
 tl::expected<std::vector<ChartPoint>, std::string> parse_market_chart(std::string_view body) {
   ChartHandler handler;
-  if (auto ok = detail::run_sax(body, handler, "a market chart"); !ok) return tl::make_unexpected(ok.error());
+  if (auto ok = detail::run_sax(body, handler, "a market chart"); !ok)
+    return tl::make_unexpected(ok.error());
   for (std::size_t i = 0; i < kSeries.size(); ++i) {
-    if (!handler.seen[i]) return tl::make_unexpected("not a market chart: no \"" + std::string(kSeries[i]) + "\" array");
+    if (!handler.seen[i])
+      return tl::make_unexpected("not a market chart: no \"" + std::string(kSeries[i]) +
+                                 "\" array");
   }
   std::map<std::int64_t, ChartPoint> merged;
-  const std::array<std::optional<std::string> ChartPoint::*, 3> fields = {&ChartPoint::price, &ChartPoint::market_cap,
-                                                                        &ChartPoint::total_volume};
+  const std::array<std::optional<std::string> ChartPoint::*, 3> fields = {
+      &ChartPoint::price, &ChartPoint::market_cap, &ChartPoint::total_volume};
   for (std::size_t i = 0; i < kSeries.size(); ++i) {
     std::map<std::int64_t, bool> seen_here;
     for (auto& [ts, value] : handler.series[i]) {
@@ -160,9 +169,11 @@ tl::expected<std::vector<ChartPoint>, std::string> parse_market_chart(std::strin
   return out;
 }
 
-Selection select_points(std::vector<ChartPoint> merged, Granularity granularity, const Range& core) {
+Selection select_points(std::vector<ChartPoint> merged, Granularity granularity,
+                        const Range& core) {
   Selection s;
-  std::sort(merged.begin(), merged.end(), [](const ChartPoint& a, const ChartPoint& b) { return a.ts_ms < b.ts_ms; });
+  std::sort(merged.begin(), merged.end(),
+            [](const ChartPoint& a, const ChartPoint& b) { return a.ts_ms < b.ts_ms; });
   const auto from = core.from.time_since_epoch().count();
   const auto to = core.to.time_since_epoch().count();
   constexpr std::int64_t kDayMs = 86'400'000;
@@ -185,12 +196,14 @@ Selection select_points(std::vector<ChartPoint> merged, Granularity granularity,
 
 std::optional<ApiError> parse_api_error(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
+                                                                                    body.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
   const auto status_of = [](const rapidjson::Value& v) -> std::optional<ApiError> {
     if (!v.IsObject()) return std::nullopt;
     ApiError e;
-    if (const auto c = v.FindMember("error_code"); c != v.MemberEnd() && c->value.IsInt64()) e.code = c->value.GetInt64();
+    if (const auto c = v.FindMember("error_code"); c != v.MemberEnd() && c->value.IsInt64())
+      e.code = c->value.GetInt64();
     if (const auto m = v.FindMember("error_message"); m != v.MemberEnd() && m->value.IsString())
       e.message = std::string(m->value.GetString(), m->value.GetStringLength());
     if (!e.code && e.message.empty()) return std::nullopt;
@@ -199,9 +212,12 @@ std::optional<ApiError> parse_api_error(std::string_view body) {
   const rapidjson::Value* status = nullptr;
   if (const auto s = doc.FindMember("status"); s != doc.MemberEnd()) status = &s->value;
   if (const auto err = doc.FindMember("error"); err != doc.MemberEnd()) {
-    if (err->value.IsString()) return ApiError{std::nullopt, std::string(err->value.GetString(), err->value.GetStringLength())};
+    if (err->value.IsString())
+      return ApiError{std::nullopt,
+                      std::string(err->value.GetString(), err->value.GetStringLength())};
     if (err->value.IsObject()) {
-      if (const auto s = err->value.FindMember("status"); s != err->value.MemberEnd()) status = &s->value;
+      if (const auto s = err->value.FindMember("status"); s != err->value.MemberEnd())
+        status = &s->value;
     }
   }
   if (status != nullptr) return status_of(*status);

@@ -5,13 +5,11 @@
 #include <algorithm>
 #include <charconv>
 
-
 namespace etl::history {
 namespace {
 
 using std::chrono::milliseconds;
 constexpr milliseconds kMs{1};
-
 
 // SAX: top array -> candle arrays of [ms, open, high, low, close].
 class OhlcHandler {
@@ -26,9 +24,13 @@ public:
   bool Int64(std::int64_t) { return value(std::nullopt, false, false); }
   bool Uint64(std::uint64_t) { return value(std::nullopt, false, false); }
   bool Double(double) { return value(std::nullopt, false, false); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return value(std::string(s, n), true, true); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    return value(std::string(s, n), true, true);
+  }
   bool String(const char*, rapidjson::SizeType, bool) { return value(std::nullopt, false, false); }
-  bool StartObject() { return fail(m_depth == 0 ? "an object, not an array of candles" : "a candle is not an array"); }
+  bool StartObject() {
+    return fail(m_depth == 0 ? "an object, not an array of candles" : "a candle is not an array");
+  }
   bool Key(const char*, rapidjson::SizeType, bool) { return fail("unexpected key"); }
   bool EndObject(rapidjson::SizeType) { return fail("unexpected object"); }
   bool StartArray() {
@@ -71,7 +73,8 @@ private:
       m_current.ts_ms = ts;
     } else if (m_index <= 4) {
       if (!allowed) return fail("a candle's value is neither a number nor null");
-      std::optional<std::string>* fields[] = {&m_current.open, &m_current.high, &m_current.low, &m_current.close};
+      std::optional<std::string>* fields[] = {&m_current.open, &m_current.high, &m_current.low,
+                                              &m_current.close};
       *fields[m_index - 1] = std::move(text);
     } else {
       return fail("a candle has more than five elements");
@@ -101,7 +104,8 @@ std::string_view to_string(Candle c) noexcept {
 }
 
 std::optional<Candle> candle_from_string(std::string_view text) noexcept {
-  for (const Candle c : {Candle::thirty_minutes, Candle::four_hours, Candle::four_days, Candle::hourly, Candle::daily}) {
+  for (const Candle c : {Candle::thirty_minutes, Candle::four_hours, Candle::four_days,
+                         Candle::hourly, Candle::daily}) {
     if (to_string(c) == text) return c;
   }
   return std::nullopt;
@@ -157,7 +161,8 @@ OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
       from = reach;
       if (to < from) return plan;
     }
-    const std::int64_t wanted = q.days ? *q.days : ceil_div((now - from).count(), milliseconds{Days{1}}.count());
+    const std::int64_t wanted =
+        q.days ? *q.days : ceil_div((now - from).count(), milliseconds{Days{1}}.count());
     const int days = ohlc_days_for(std::max<std::int64_t>(wanted, 1)).value_or(365);
     const Candle candle = candle_for_days(days);
     // With --days, the candles opening in the last N days are kept (all of the answer when
@@ -171,7 +176,8 @@ OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
     }
     // /ohlc cannot ask for a part: the whole chunk is fetched again.
     const Range request{now - Days{days}, now};
-    plan.chunks.push_back(OhlcChunk{candle, core, days, request, (request.to - request.from) / size_of(candle),
+    plan.chunks.push_back(OhlcChunk{candle, core, days, request,
+                                    (request.to - request.from) / size_of(candle),
                                     !is_final(core, now)});
     return plan;
   }
@@ -189,9 +195,10 @@ OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
       const TimePoint end = std::min(piece.to + kMs, floor_day(a) + window);
       const Range core{a, end - kMs};
       const Range request{a, std::min(end, now)};
-      plan.chunks.push_back(OhlcChunk{candle, core, 0, request,
-                                      ceil_div((request.to - request.from).count(), size_of(candle).count()),
-                                      !is_final(core, now)});
+      plan.chunks.push_back(
+          OhlcChunk{candle, core, 0, request,
+                    ceil_div((request.to - request.from).count(), size_of(candle).count()),
+                    !is_final(core, now)});
       a = end;
     }
   }
@@ -200,7 +207,8 @@ OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
 
 tl::expected<std::vector<OhlcCandle>, std::string> parse_ohlc(std::string_view body) {
   OhlcHandler handler;
-  if (auto ok = detail::run_sax(body, handler, "OHLC candles"); !ok) return tl::make_unexpected(ok.error());
+  if (auto ok = detail::run_sax(body, handler, "OHLC candles"); !ok)
+    return tl::make_unexpected(ok.error());
   return std::move(handler.candles);
 }
 

@@ -36,8 +36,8 @@ std::optional<Candle> candle_from_string(std::string_view text) noexcept;
 std::chrono::milliseconds size_of(Candle c) noexcept;
 
 inline constexpr std::array<int, 7> kOhlcDays = {1, 7, 14, 30, 90, 180, 365};
-inline constexpr Days kOhlcDailyWindow{180};  // pro /ohlc/range, interval=daily
-inline constexpr Days kOhlcHourlyWindow{31};  // pro /ohlc/range, interval=hourly
+inline constexpr Days kOhlcDailyWindow{180}; // pro /ohlc/range, interval=daily
+inline constexpr Days kOhlcHourlyWindow{31}; // pro /ohlc/range, interval=hourly
 
 // CoinGecko's candle size for /ohlc?days=N.
 Candle candle_for_days(int days) noexcept;
@@ -46,11 +46,11 @@ std::optional<int> ohlc_days_for(std::int64_t wanted) noexcept;
 
 struct OhlcChunk {
   Candle candle;
-  Range core;             // candles opening inside it are kept
-  int days = 0;           // public/demo: the /ohlc `days` parameter; 0 for pro
-  Range request;          // pro: from/to of /ohlc/range; public: [now - days, now] (informative)
+  Range core;    // candles opening inside it are kept
+  int days = 0;  // public/demo: the /ohlc `days` parameter; 0 for pro
+  Range request; // pro: from/to of /ohlc/range; public: [now - days, now] (informative)
   std::int64_t expected_candles = 0;
-  bool open = false;      // reaches the still-open UTC day: stored, never recorded done
+  bool open = false; // reaches the still-open UTC day: stored, never recorded done
 };
 
 struct OhlcDone {
@@ -59,11 +59,11 @@ struct OhlcDone {
 };
 
 struct OhlcPlanRequest {
-  Range range;                  // wanted, e.g. [now - N days, now]
-  std::optional<int> days;      // --days N (public/demo: the enum value is chosen from it)
+  Range range;             // wanted, e.g. [now - N days, now]
+  std::optional<int> days; // --days N (public/demo: the enum value is chosen from it)
   TimePoint now;
   bool pro = false;
-  std::vector<OhlcDone> done;   // chunks stored for good for this coin and currency
+  std::vector<OhlcDone> done; // chunks stored for good for this coin and currency
 };
 
 struct OhlcPlan {
@@ -75,8 +75,8 @@ struct OhlcPlan {
 OhlcPlan plan_ohlc(const OhlcPlanRequest& request);
 
 struct OhlcCandle {
-  std::int64_t ts_ms = 0;            // close time, as sent
-  std::optional<std::string> open;   // exact decimal text; nullopt = JSON null
+  std::int64_t ts_ms = 0;          // close time, as sent
+  std::optional<std::string> open; // exact decimal text; nullopt = JSON null
   std::optional<std::string> high;
   std::optional<std::string> low;
   std::optional<std::string> close;
@@ -88,10 +88,11 @@ struct OhlcCandle {
 tl::expected<std::vector<OhlcCandle>, std::string> parse_ohlc(std::string_view body);
 
 struct CandleSelection {
-  std::vector<OhlcCandle> kept;  // sorted by time, one per stamp (the first sent)
-  std::int64_t outside = 0;      // opening outside the chunk
-  std::int64_t off_grid = 0;     // stamps not on the candle size's grid (kept: the stamp is CoinGecko's)
-  std::int64_t duplicates = 0;   // repeated stamps
+  std::vector<OhlcCandle> kept; // sorted by time, one per stamp (the first sent)
+  std::int64_t outside = 0;     // opening outside the chunk
+  std::int64_t off_grid =
+      0; // stamps not on the candle size's grid (kept: the stamp is CoinGecko's)
+  std::int64_t duplicates = 0; // repeated stamps
 };
 CandleSelection select_candles(std::vector<OhlcCandle> candles, const OhlcChunk& chunk);
 

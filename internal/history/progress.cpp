@@ -32,11 +32,14 @@ std::string format_duration(double seconds) {
 std::string progress_bar(const ProgressState& s, int width) {
   const auto finished = s.finished();
   const double fraction =
-      s.planned > 0 ? std::clamp(static_cast<double>(finished) / static_cast<double>(s.planned), 0.0, 1.0) : 1.0;
+      s.planned > 0
+          ? std::clamp(static_cast<double>(finished) / static_cast<double>(s.planned), 0.0, 1.0)
+          : 1.0;
   char tail[160];
   const auto eta = s.eta_seconds();
-  std::snprintf(tail, sizeof tail, " %lld/%lld %3d%% %.2f/s ETA %s", static_cast<long long>(finished),
-                static_cast<long long>(s.planned), static_cast<int>(std::floor(fraction * 100)), s.rate(),
+  std::snprintf(tail, sizeof tail, " %lld/%lld %3d%% %.2f/s ETA %s",
+                static_cast<long long>(finished), static_cast<long long>(s.planned),
+                static_cast<int>(std::floor(fraction * 100)), s.rate(),
                 eta ? format_duration(*eta).c_str() : "-");
   std::string text = tail;
   // Appended piece by piece, never `"literal" + std::string`: GCC 12 at -O3 reports a false
@@ -61,7 +64,8 @@ std::string progress_bar(const ProgressState& s, int width) {
 
 std::string progress_line(const ProgressState& s, bool last) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%lld/%lld chunk(s) (%lld done, %lld provisional, %lld failed), %.2f chunk(s)/s",
+  std::snprintf(buf, sizeof buf,
+                "%lld/%lld chunk(s) (%lld done, %lld provisional, %lld failed), %.2f chunk(s)/s",
                 static_cast<long long>(s.finished()), static_cast<long long>(s.planned),
                 static_cast<long long>(s.done), static_cast<long long>(s.provisional),
                 static_cast<long long>(s.failed), s.rate());

@@ -33,13 +33,15 @@ using HeaderList = std::unique_ptr<curl_slist, SlistDeleter>;
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
 }
@@ -133,7 +135,8 @@ struct CurlTransport::Impl {
   }
 };
 
-CurlTransport::CurlTransport(CurlOptions options) : m_options(std::move(options)), m_impl(new Impl) {
+CurlTransport::CurlTransport(CurlOptions options)
+    : m_options(std::move(options)), m_impl(new Impl) {
   CURL* h = m_impl->easy.get();
   if (h == nullptr) return; // get() reports it; a constructor must not throw past the adapter
   m_impl->max_body_bytes = m_options.max_body_bytes;
@@ -143,7 +146,8 @@ CurlTransport::CurlTransport(CurlOptions options) : m_options(std::move(options)
   // Redirects are not followed: libcurl would resend our custom headers, API key included,
   // to whatever host the Location names.
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_options.connect_timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(m_options.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(m_options.total_timeout.count()));
   const auto low_speed_seconds =
       std::chrono::ceil<std::chrono::seconds>(m_options.low_speed_time).count();
@@ -155,7 +159,8 @@ CurlTransport::CurlTransport(CurlOptions options) : m_options(std::move(options)
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   if (m_options.ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, m_options.ca_file->c_str());
-  if (!m_options.user_agent.empty()) curl_easy_setopt(h, CURLOPT_USERAGENT, m_options.user_agent.c_str());
+  if (!m_options.user_agent.empty())
+    curl_easy_setopt(h, CURLOPT_USERAGENT, m_options.user_agent.c_str());
   // Rejects an announced Content-Length early; the write callback enforces the decoded size.
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(m_options.max_body_bytes));
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Impl::on_body);
@@ -170,12 +175,14 @@ CurlTransport::CurlTransport(CurlOptions options) : m_options(std::move(options)
 
 CurlTransport::~CurlTransport() { delete m_impl; }
 
-tl::expected<HttpResponse, TransportError> CurlTransport::get(const HttpRequest& request,
-                                                              const std::function<bool()>& cancelled) {
+tl::expected<HttpResponse, TransportError>
+CurlTransport::get(const HttpRequest& request, const std::function<bool()>& cancelled) {
   CURL* h = m_impl->easy.get();
-  if (h == nullptr) return tl::make_unexpected(TransportError{TransportErrorKind::other, "curl_easy_init failed"});
+  if (h == nullptr)
+    return tl::make_unexpected(TransportError{TransportErrorKind::other, "curl_easy_init failed"});
   if (cancelled && cancelled())
-    return tl::make_unexpected(TransportError{TransportErrorKind::cancelled, "cancelled before the request"});
+    return tl::make_unexpected(
+        TransportError{TransportErrorKind::cancelled, "cancelled before the request"});
 
   curl_slist* raw_list = nullptr;
   for (const auto& [name, value] : request.headers) {
@@ -183,7 +190,8 @@ tl::expected<HttpResponse, TransportError> CurlTransport::get(const HttpRequest&
     curl_slist* next = curl_slist_append(raw_list, line.c_str());
     if (next == nullptr) {
       curl_slist_free_all(raw_list);
-      return tl::make_unexpected(TransportError{TransportErrorKind::other, "out of memory building headers"});
+      return tl::make_unexpected(
+          TransportError{TransportErrorKind::other, "out of memory building headers"});
     }
     raw_list = next;
   }
@@ -218,7 +226,8 @@ tl::expected<HttpResponse, TransportError> CurlTransport::get(const HttpRequest&
     message += m_impl->error_buffer;
   }
   if (kind == TransportErrorKind::too_large) {
-    message = "response body exceeds " + std::to_string(m_options.max_body_bytes) + " bytes (" + message + ")";
+    message = "response body exceeds " + std::to_string(m_options.max_body_bytes) + " bytes (" +
+              message + ")";
   }
   m_impl->response = HttpResponse{}; // drop a partial body now rather than keep it alive
   return tl::make_unexpected(TransportError{kind, std::move(message)});

@@ -50,9 +50,10 @@ int days_in_month(int y, int m) noexcept {
 
 // IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"): the one form servers must send.
 std::optional<long long> parse_imf_fixdate(std::string_view s) noexcept {
-  static constexpr std::array<std::string_view, 7> kDays{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-  static constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static constexpr std::array<std::string_view, 7> kDays{"Mon", "Tue", "Wed", "Thu",
+                                                         "Fri", "Sat", "Sun"};
+  static constexpr std::array<std::string_view, 12> kMonths{
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   if (s.size() != 29) return std::nullopt;
   if (std::find(kDays.begin(), kDays.end(), s.substr(0, 3)) == kDays.end()) return std::nullopt;
   if (s.substr(3, 2) != ", " || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
@@ -76,12 +77,13 @@ std::optional<long long> parse_imf_fixdate(std::string_view s) noexcept {
 } // namespace
 
 std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds base,
-                                        std::chrono::milliseconds cap, double unit_random) noexcept {
+                                        std::chrono::milliseconds cap,
+                                        double unit_random) noexcept {
   if (base.count() <= 0 || cap.count() <= 0) return std::chrono::milliseconds{0};
   // Doubling in floating point cannot overflow; past 2^62 the cap always wins anyway.
   const int exponent = std::clamp(attempt, 0, 62);
-  const double ceiling =
-      std::min(static_cast<double>(cap.count()), std::ldexp(static_cast<double>(base.count()), exponent));
+  const double ceiling = std::min(static_cast<double>(cap.count()),
+                                  std::ldexp(static_cast<double>(base.count()), exponent));
   const double r = std::isfinite(unit_random) ? std::clamp(unit_random, 0.0, 1.0) : 0.0;
   const double ms = std::floor(r * ceiling);
   // Compare before converting: a double at the cap can round above INT64_MAX.
@@ -89,8 +91,8 @@ std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds b
   return std::chrono::milliseconds{static_cast<std::chrono::milliseconds::rep>(ms)};
 }
 
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
-                                                      std::chrono::system_clock::time_point now) noexcept {
+std::optional<std::chrono::seconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) noexcept {
   const std::string_view v = trim_ows(value);
   if (v.empty()) return std::nullopt;
   if (std::all_of(v.begin(), v.end(), is_digit)) {
@@ -105,9 +107,11 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
   if (!epoch_seconds) return std::nullopt;
   // Whole seconds throughout: a year-9999 date does not fit a nanosecond time_point. Flooring
   // `now` rounds the wait up, so we never wake a fraction early and earn another 429.
-  const long long now_seconds = std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
+  const long long now_seconds =
+      std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
   if (*epoch_seconds <= now_seconds) return std::chrono::seconds{0};
-  return std::chrono::seconds{std::min(*epoch_seconds - now_seconds, static_cast<long long>(kMaxRetryAfter.count()))};
+  return std::chrono::seconds{
+      std::min(*epoch_seconds - now_seconds, static_cast<long long>(kMaxRetryAfter.count()))};
 }
 
 bool is_retryable_status(long status) noexcept {

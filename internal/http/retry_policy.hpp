@@ -15,8 +15,8 @@ std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds b
 // Parses a Retry-After value: delta-seconds ("120") or an HTTP-date
 // ("Wed, 21 Oct 2015 07:28:00 GMT", relative to `now`). nullopt when unparseable.
 // A date in the past gives 0 s. Values are clamped to 24 h.
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
-                                                      std::chrono::system_clock::time_point now) noexcept;
+std::optional<std::chrono::seconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) noexcept;
 
 // True for statuses worth another attempt: 408, 425, 429, 500, 502, 503, 504 (and other 5xx).
 bool is_retryable_status(long status) noexcept;

@@ -40,8 +40,8 @@ public:
   virtual ~HttpTransport() = default;
   // Performs one GET. `cancelled` is polled while the transfer runs; returning true aborts it
   // with TransportErrorKind::cancelled. Never throws.
-  virtual tl::expected<HttpResponse, TransportError> get(const HttpRequest& request,
-                                                         const std::function<bool()>& cancelled) = 0;
+  virtual tl::expected<HttpResponse, TransportError>
+  get(const HttpRequest& request, const std::function<bool()>& cancelled) = 0;
 };
 
 struct CurlOptions {
@@ -50,7 +50,7 @@ struct CurlOptions {
   // A response whose body stalls below 1 byte/s for this long is abandoned (slow drip).
   std::chrono::milliseconds low_speed_time{15'000};
   std::size_t max_body_bytes = 32u << 20;
-  std::string user_agent;           // e.g. "<program>/<version>"; empty sends none
+  std::string user_agent;             // e.g. "<program>/<version>"; empty sends none
   std::optional<std::string> ca_file; // custom CA bundle; verification is never turned off
 };
 

@@ -48,8 +48,7 @@ static_assert(kApiKeys.size() <= 64, "seen-key bitmask is 64 bits");
 inline constexpr auto kRoiFields = [] {
   constexpr std::size_t count = [] {
     std::size_t n = 0;
-    for (const Field& f : kCoinMarketFields)
-      n += is_roi(f.kind) ? 1 : 0;
+    for (const Field& f : kCoinMarketFields) n += is_roi(f.kind) ? 1 : 0;
     return n;
   }();
   std::array<std::size_t, count> rows{};
@@ -72,24 +71,16 @@ inline constexpr std::uint64_t kRequiredKeys = [] {
 // What a rejection says was expected of a key.
 constexpr std::string_view expected_for(FieldKind kind) noexcept {
   switch (kind) {
-  case FieldKind::id:
-    return "non-empty string";
-  case FieldKind::text:
-    return "string";
+  case FieldKind::id: return "non-empty string";
+  case FieldKind::text: return "string";
   case FieldKind::image:
-  case FieldKind::roi_text:
-    return "string or null";
+  case FieldKind::roi_text: return "string or null";
   case FieldKind::decimal:
-  case FieldKind::roi_decimal:
-    return "number or null";
-  case FieldKind::rank:
-    return "integer or null";
-  case FieldKind::date:
-    return "ISO 8601 timestamp string or null";
-  case FieldKind::last_updated:
-    return "ISO 8601 timestamp string";
-  default:
-    return "value";
+  case FieldKind::roi_decimal: return "number or null";
+  case FieldKind::rank: return "integer or null";
+  case FieldKind::date: return "ISO 8601 timestamp string or null";
+  case FieldKind::last_updated: return "ISO 8601 timestamp string";
+  default: return "value";
   }
 }
 constexpr std::string_view expected_for(const ApiKey& key) noexcept {

@@ -23,8 +23,7 @@ constexpr unsigned kArrayFlags = rapidjson::kParseNumbersAsStringsFlag |
 std::string cut_id(std::string_view id) {
   if (id.size() <= kMaxRejectedIdBytes) return std::string(id);
   std::size_t end = kMaxRejectedIdBytes;
-  while (end > 0 && (static_cast<unsigned char>(id[end]) & 0xC0) == 0x80)
-    --end;
+  while (end > 0 && (static_cast<unsigned char>(id[end]) & 0xC0) == 0x80) --end;
   return std::string(id.substr(0, end)) + "...";
 }
 
@@ -130,9 +129,7 @@ private:
       return true;
     }
     switch (m_state) {
-    case State::top:
-      m_state = State::array;
-      break;
+    case State::top: m_state = State::array; break;
     case State::array:
       if (type == JsonType::object && m_index < kMaxElementsPerPage) {
         m_coin.start();
@@ -164,8 +161,7 @@ private:
       break;
     case State::coin_key:
     case State::roi_key:
-    case State::done:
-      break; // the reader never produces a value where a key is due
+    case State::done: break; // the reader never produces a value where a key is due
     }
     return true;
   }
@@ -180,12 +176,8 @@ private:
       finish_coin();
       m_state = State::array;
       break;
-    case State::roi_key:
-      m_state = State::coin_key;
-      break;
-    default:
-      m_state = State::done;
-      break;
+    case State::roi_key: m_state = State::coin_key; break;
+    default: m_state = State::done; break;
     }
     return true;
   }
@@ -193,9 +185,7 @@ private:
   bool scalar(JsonType type, std::string_view text) {
     if (m_skip_depth > 0) return true;
     switch (m_state) {
-    case State::array:
-      reject_element(type);
-      break;
+    case State::array: reject_element(type); break;
     case State::coin_value:
       if (m_field >= 0) m_coin.apply(kApiKeys[m_field], type, text);
       m_state = State::coin_key;
@@ -204,9 +194,7 @@ private:
       if (m_roi_field >= 0) m_coin.apply_roi(static_cast<std::size_t>(m_roi_field), type, text);
       m_state = State::roi_key;
       break;
-    default:
-      m_state = State::done;
-      break;
+    default: m_state = State::done; break;
     }
     return true;
   }

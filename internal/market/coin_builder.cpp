@@ -11,18 +11,12 @@ constexpr std::size_t kMaxQuotedValueBytes = 64;
 
 std::string_view type_name(JsonType type) noexcept {
   switch (type) {
-  case JsonType::null:
-    return "null";
-  case JsonType::boolean:
-    return "boolean";
-  case JsonType::number:
-    return "number";
-  case JsonType::string:
-    return "string";
-  case JsonType::object:
-    return "object";
-  case JsonType::array:
-    return "array";
+  case JsonType::null: return "null";
+  case JsonType::boolean: return "boolean";
+  case JsonType::number: return "number";
+  case JsonType::string: return "string";
+  case JsonType::object: return "object";
+  case JsonType::array: return "array";
   }
   return "value";
 }

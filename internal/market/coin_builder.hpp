@@ -50,10 +50,8 @@ public:
       if (type != JsonType::string) return fail_type(spec.api_key, expected_for(key), type);
       if (accept_text(spec.api_key, text)) m_coin.image.assign(text);
       return;
-    case FieldKind::rank:
-      return apply_rank(type, text);
-    default:
-      return apply_optional(spec, spec.api_key, type, text);
+    case FieldKind::rank: return apply_rank(type, text);
+    default: return apply_optional(spec, spec.api_key, type, text);
     }
   }
 
@@ -89,8 +87,7 @@ private:
   // An API null roi clears all its parts.
   void apply_null_roi(JsonType type) {
     if (type != JsonType::null) return fail_type("roi", "object or null", type);
-    for (const std::size_t row : kRoiFields)
-      (m_coin.*kCoinMarketFields[row].optional).reset();
+    for (const std::size_t row : kRoiFields) (m_coin.*kCoinMarketFields[row].optional).reset();
   }
 
   // Escapes can produce text that PostgreSQL and JSON writers refuse even though the raw

@@ -16,7 +16,7 @@ using Decimal = std::optional<std::string>;
 
 // The price_change_percentage_<window>_in_currency keys CoinGecko adds on request.
 inline constexpr std::array<std::string_view, 7> kPriceChangeWindows = {"1h",  "24h",  "7d", "14d",
-                                                                         "30d", "200d", "1y"};
+                                                                        "30d", "200d", "1y"};
 
 struct CoinMarket {
   std::string id; // stored as coin_id

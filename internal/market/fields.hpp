@@ -39,22 +39,16 @@ enum class SqlType : std::uint8_t { text, numeric, integer, timestamptz };
 constexpr SqlType sql_type(FieldKind kind) noexcept {
   switch (kind) {
   case FieldKind::decimal:
-  case FieldKind::roi_decimal:
-    return SqlType::numeric;
-  case FieldKind::rank:
-    return SqlType::integer;
+  case FieldKind::roi_decimal: return SqlType::numeric;
+  case FieldKind::rank: return SqlType::integer;
   case FieldKind::date:
   case FieldKind::last_updated:
-  case FieldKind::fetched_at:
-    return SqlType::timestamptz;
-  default:
-    return SqlType::text;
+  case FieldKind::fetched_at: return SqlType::timestamptz;
+  default: return SqlType::text;
   }
 }
 
-constexpr bool from_api(FieldKind kind) noexcept {
-  return kind < FieldKind::vs_currency;
-}
+constexpr bool from_api(FieldKind kind) noexcept { return kind < FieldKind::vs_currency; }
 constexpr bool in_processed(FieldKind kind) noexcept {
   return kind != FieldKind::snapshot_id && kind != FieldKind::fetched_at;
 }
@@ -146,8 +140,7 @@ constexpr bool row_is_consistent(const Field& f) {
   case K::id:
   case K::text:
   case K::image:
-  case K::last_updated:
-    return f.text != nullptr && f.optional == nullptr && f.window < 0;
+  case K::last_updated: return f.text != nullptr && f.optional == nullptr && f.window < 0;
   case K::decimal:
     if (f.window < 0) return f.text == nullptr && f.optional != nullptr;
     return f.text == nullptr && f.optional == nullptr &&
@@ -157,8 +150,7 @@ constexpr bool row_is_consistent(const Field& f) {
            f.column.size() == 24 + kPriceChangeWindows[f.window].size() + 12;
   case K::date:
   case K::roi_decimal:
-  case K::roi_text:
-    return f.text == nullptr && f.optional != nullptr && f.window < 0;
+  case K::roi_text: return f.text == nullptr && f.optional != nullptr && f.window < 0;
   default: // rank has one home (market_cap_rank); context fields have none in the coin
     return f.text == nullptr && f.optional == nullptr && f.window < 0 &&
            from_api(f.kind) == !f.api_key.empty();
@@ -205,8 +197,7 @@ inline void append_integer(std::string& out, std::int64_t value) {
 // How many rows hold a Decimal (decimal and roi_decimal kinds).
 inline constexpr std::size_t kDecimalFieldCount = [] {
   std::size_t n = 0;
-  for (const Field& f : kCoinMarketFields)
-    n += sql_type(f.kind) == SqlType::numeric ? 1 : 0;
+  for (const Field& f : kCoinMarketFields) n += sql_type(f.kind) == SqlType::numeric ? 1 : 0;
   return n;
 }();
 

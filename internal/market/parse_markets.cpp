@@ -167,18 +167,12 @@ tl::expected<ParsedPage, BodyError> parse_array(std::string_view body) {
 
 std::string_view to_string(BodyErrorKind kind) noexcept {
   switch (kind) {
-  case BodyErrorKind::empty:
-    return "empty";
-  case BodyErrorKind::html:
-    return "html";
-  case BodyErrorKind::not_json:
-    return "not_json";
-  case BodyErrorKind::truncated:
-    return "truncated";
-  case BodyErrorKind::error_object:
-    return "error_object";
-  case BodyErrorKind::not_array:
-    return "not_array";
+  case BodyErrorKind::empty: return "empty";
+  case BodyErrorKind::html: return "html";
+  case BodyErrorKind::not_json: return "not_json";
+  case BodyErrorKind::truncated: return "truncated";
+  case BodyErrorKind::error_object: return "error_object";
+  case BodyErrorKind::not_array: return "not_array";
   }
   return "unknown";
 }
@@ -214,8 +208,7 @@ bool is_iso8601_timestamp(std::string_view text) noexcept {
   std::size_t pos = 19;
   if (text[pos] == '.') {
     const std::size_t start = ++pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9')
-      ++pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
     if (pos == start || pos - start > 9) return false;
     // PostgreSQL takes "23:59:60" (rolled over to the next minute) but refuses "23:59:60.5".
     if (second == 60 &&
@@ -246,15 +239,13 @@ bool fits_postgres_numeric(std::string_view text) noexcept {
   std::size_t i = 0;
   if (i < text.size() && text[i] == '-') ++i;
   const std::size_t int_start = i;
-  while (is_digit(i))
-    ++i;
+  while (is_digit(i)) ++i;
   const std::size_t int_len = i - int_start;
   std::size_t frac_start = i;
   std::size_t frac_len = 0;
   if (i < text.size() && text[i] == '.') {
     frac_start = ++i;
-    while (is_digit(i))
-      ++i;
+    while (is_digit(i)) ++i;
     frac_len = i - frac_start;
   }
   if (int_len == 0) return false;

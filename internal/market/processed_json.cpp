@@ -17,8 +17,7 @@ template <std::size_t I> constexpr auto make_key() {
   std::array<char, name.size() + 4> key{};
   key[0] = I == 0 ? '{' : ',';
   key[1] = '"';
-  for (std::size_t i = 0; i < name.size(); ++i)
-    key[i + 2] = name[i];
+  for (std::size_t i = 0; i < name.size(); ++i) key[i + 2] = name[i];
   key[name.size() + 2] = '"';
   key[name.size() + 3] = ':';
   return key;
@@ -29,8 +28,7 @@ static_assert(in_processed(kCoinMarketFields[0].kind), "the first key opens the 
 // Everything except values: every key with its separator, and the closing brace.
 constexpr std::size_t kFixedBytes = [] {
   std::size_t n = 1;
-  for (const Field& f : kCoinMarketFields)
-    n += in_processed(f.kind) ? f.column.size() + 4 : 0;
+  for (const Field& f : kCoinMarketFields) n += in_processed(f.kind) ? f.column.size() + 4 : 0;
   return n;
 }();
 

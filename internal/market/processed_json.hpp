@@ -11,7 +11,8 @@
 namespace etl::market {
 
 // Appends one record (no trailing comma or newline).
-void append_processed_record(std::string& out, const CoinMarket& coin, std::string_view vs_currency);
+void append_processed_record(std::string& out, const CoinMarket& coin,
+                             std::string_view vs_currency);
 
 // The one JSON string writer is core's; the name stays here for the market's callers.
 using core::append_json_string;

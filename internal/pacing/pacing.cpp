@@ -24,7 +24,8 @@ Windows balance(std::int64_t sweep_calls, std::int64_t budget) noexcept {
 }
 
 Pacing compute_pacing(int pages, std::size_t currencies, double rate_per_minute,
-                      std::chrono::milliseconds interval, std::optional<std::int64_t> monthly_credits) {
+                      std::chrono::milliseconds interval,
+                      std::optional<std::int64_t> monthly_credits) {
   Pacing p;
   const std::int64_t page_count = std::max(pages, 1);
   const auto currency_count = static_cast<std::int64_t>(std::max<std::size_t>(currencies, 1));
@@ -40,7 +41,8 @@ Pacing compute_pacing(int pages, std::size_t currencies, double rate_per_minute,
     const double raw_budget = rate_per_minute * seconds / 60.0;
     p.ticks_may_fetch_nothing = raw_budget + kEpsilon < 1.0;
     const double budget = std::floor(raw_budget + kEpsilon);
-    p.budget_per_tick = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::min(budget, 1e12)));
+    p.budget_per_tick =
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::min(budget, 1e12)));
     p.call_spacing = std::chrono::milliseconds(static_cast<long long>(60'000.0 / rate_per_minute));
   }
   const Windows w = balance(p.sweep_calls, p.budget_per_tick);

@@ -24,8 +24,9 @@ struct Windows {
 Windows balance(std::int64_t sweep_calls, std::int64_t budget) noexcept;
 
 struct Pacing {
-  std::int64_t sweep_calls = 0;     // PAGES x currencies: one full sweep
-  std::int64_t budget_per_tick = 0; // floor(rate x interval / 60 s), at least 1; the sweep when unlimited
+  std::int64_t sweep_calls = 0; // PAGES x currencies: one full sweep
+  std::int64_t budget_per_tick =
+      0; // floor(rate x interval / 60 s), at least 1; the sweep when unlimited
   std::int64_t ticks_per_sweep = 1; // 1 = every tick fetches everything
   std::int64_t calls_per_tick = 0;  // what a tick actually plans (<= budget when rolling)
   double calls_per_minute = 0;      // calls_per_tick x 60 s / interval, at most the rate
@@ -35,8 +36,9 @@ struct Pacing {
   // The interval is shorter than the spacing of two calls (rate x interval < 1 call): the
   // budget is still 1, but some ticks find no token and fetch nothing.
   bool ticks_may_fetch_nothing = false;
-  std::chrono::milliseconds call_spacing{0};   // 60 s / rate; 0 when unlimited
-  std::chrono::milliseconds sweep_duration{0}; // ticks_per_sweep x interval: each page's refresh period
+  std::chrono::milliseconds call_spacing{0}; // 60 s / rate; 0 when unlimited
+  std::chrono::milliseconds sweep_duration{
+      0}; // ticks_per_sweep x interval: each page's refresh period
   std::optional<std::int64_t> monthly_credits; // the plan's, when known
 
   [[nodiscard]] bool rolling() const noexcept { return ticks_per_sweep > 1; }

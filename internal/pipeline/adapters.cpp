@@ -93,12 +93,8 @@ bool SpoolQueue::is_pending(std::string_view snapshot_id) const {
 std::optional<spool::SnapshotPlan> SpoolQueue::plan(std::string_view snapshot_id) const {
   return m_spool.plan(snapshot_id);
 }
-std::vector<std::string> SpoolQueue::pending() const {
-  return m_spool.pending();
-}
-spool::Backlog SpoolQueue::backlog() const {
-  return m_spool.backlog();
-}
+std::vector<std::string> SpoolQueue::pending() const { return m_spool.pending(); }
+spool::Backlog SpoolQueue::backlog() const { return m_spool.backlog(); }
 spool::MaintainOutcome SpoolQueue::maintain(const spool::SpoolLimits& limits,
                                             spool::SnapshotAges& ages, spool::SysTime wall_now,
                                             spool::SnapshotAges::SteadyTime steady_now) {

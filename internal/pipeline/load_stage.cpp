@@ -44,8 +44,7 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
   // missing.
   const spool::SnapshotPlan plan = m_queue.plan(snapshot_id).value_or(spool::SnapshotPlan{});
   std::vector<int> present;
-  for (const auto& page : pages)
-    present.push_back(page.page);
+  for (const auto& page : pages) present.push_back(page.page);
   const auto missing = spool::missing_pages(plan, present, added->last_page_coins);
   const std::string missing_error = spool::missing_pages_error(plan, missing);
   std::string error = added->body_error;
@@ -132,7 +131,8 @@ LoadStatus Pipeline::load_failed(const std::string& snapshot_id, const db::DbErr
   }
   // An outage is counted as one whatever surfaced it: a backend killed mid-COPY can arrive as a
   // libpq write error ("internal") rather than a broken connection.
-  m_report.load_failed(outage ? db::to_string(db::DbError::Kind::unavailable) : db::to_string(e.kind), took);
+  m_report.load_failed(
+      outage ? db::to_string(db::DbError::Kind::unavailable) : db::to_string(e.kind), took);
   if (e.kind == db::DbError::Kind::rejected) {
     // The database refused this snapshot's data: retrying cannot help, and it must not block
     // the snapshots queued behind it. Its files stay on disk under quarantine/ for a human.

@@ -23,14 +23,10 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
 
 std::string_view to_string(TickResult r) noexcept {
   switch (r) {
-  case TickResult::success:
-    return "success";
-  case TickResult::partial:
-    return "partial";
-  case TickResult::failed:
-    return "failed";
-  case TickResult::standby:
-    return "standby";
+  case TickResult::success: return "success";
+  case TickResult::partial: return "partial";
+  case TickResult::failed: return "failed";
+  case TickResult::standby: return "standby";
   }
   return "failed";
 }
@@ -108,8 +104,7 @@ void Reporter::leadership_changed(bool leader, std::optional<bool> was, int back
                  backend_pid);
   else if (was.value_or(false))
     spdlog::warn("leader election: leadership lost; fetching stops until the lock is held again");
-  else
-    spdlog::info("leader election: standing by (another replica is the leader)");
+  else spdlog::info("leader election: standing by (another replica is the leader)");
 }
 
 void Reporter::partitions_failed(const db::DbError& e) {

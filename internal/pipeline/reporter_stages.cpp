@@ -184,8 +184,7 @@ void Reporter::rows_refused(const std::string& snapshot_id, int page,
   std::string_view message = first.message;
   if (message.size() > kMaxMessage) {
     std::size_t cut = kMaxMessage;
-    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80)
-      --cut;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
     message = message.substr(0, cut);
   }
   telemetry::log_event(spdlog::level::warn,

@@ -15,7 +15,8 @@ TickPlan plan_tick(std::size_t cursor, int pages, std::size_t currencies, std::i
   std::size_t end = sweep;
   if (b < sweep) {
     const auto chunk = static_cast<std::size_t>(
-        pacing::balance(static_cast<std::int64_t>(sweep), static_cast<std::int64_t>(b)).calls_per_tick);
+        pacing::balance(static_cast<std::int64_t>(sweep), static_cast<std::int64_t>(b))
+            .calls_per_tick);
     begin = cursor;
     end = std::min(sweep, begin + chunk);
   }

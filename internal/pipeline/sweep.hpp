@@ -17,10 +17,10 @@ struct PageCall {
 };
 
 struct TickPlan {
-  std::vector<PageCall> calls;   // in order; each currency's pages are consecutive and ascending
-  std::size_t next_cursor = 0;   // where the next tick continues
-  bool sweep_starts = false;     // this window begins a sweep (cursor was 0)
-  bool sweep_ends = false;       // this window finishes a sweep
+  std::vector<PageCall> calls; // in order; each currency's pages are consecutive and ascending
+  std::size_t next_cursor = 0; // where the next tick continues
+  bool sweep_starts = false;   // this window begins a sweep (cursor was 0)
+  bool sweep_ends = false;     // this window finishes a sweep
 };
 
 // The window of the sweep for the tick at `cursor` (a position in [0, pages x currencies);

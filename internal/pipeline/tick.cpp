@@ -63,8 +63,7 @@ TickResult Pipeline::tick(SteadyTime deadline) {
   // Even when fetching overran the interval, load one snapshot more than this tick added, so a
   // backlog shrinks instead of growing while every tick runs late.
   int min_loads = 1;
-  for (const auto& f : fetched)
-    min_loads += f.snapshot_id.empty() ? 0 : 1;
+  for (const auto& f : fetched) min_loads += f.snapshot_id.empty() ? 0 : 1;
   const DrainSummary drain = drain_pending(deadline, min_loads);
   maintain_spool();
 
@@ -95,8 +94,7 @@ std::vector<Pipeline::FetchOutcome> Pipeline::fetch_plan(const TickPlan& plan, s
   // Each run of one currency's pages in the plan is one snapshot of that currency.
   for (std::size_t i = 0; i < plan.calls.size();) {
     std::size_t j = i;
-    while (j < plan.calls.size() && plan.calls[j].currency == plan.calls[i].currency)
-      ++j;
+    while (j < plan.calls.size() && plan.calls[j].currency == plan.calls[i].currency) ++j;
     const std::size_t currency = plan.calls[i].currency;
     const int first = plan.calls[i].page;
     const int last = std::min(plan.calls[j - 1].page, m_market_end[currency]);

@@ -4,7 +4,8 @@
 
 namespace etl::scheduler {
 
-NextSlot next_slot(Clock::time_point last_start, Clock::duration interval, Clock::time_point now) noexcept {
+NextSlot next_slot(Clock::time_point last_start, Clock::duration interval,
+                   Clock::time_point now) noexcept {
   Clock::time_point next = last_start + interval;
   if (now <= next) return NextSlot{next, 0};
   // Overran: jump to the first slot at or after now; every slot strictly in between is skipped.

@@ -14,18 +14,19 @@ namespace etl::scheduler {
 using Clock = std::chrono::steady_clock;
 
 struct NextSlot {
-  Clock::time_point at;   // when the next tick starts
-  std::int64_t skipped;   // slots that passed while the previous tick ran
+  Clock::time_point at; // when the next tick starts
+  std::int64_t skipped; // slots that passed while the previous tick ran
 };
 
 // Pure: the first slot strictly after the one that started at `last_start` that is not yet in
 // the past at `now` (slots that already passed count as skipped).
-NextSlot next_slot(Clock::time_point last_start, Clock::duration interval, Clock::time_point now) noexcept;
+NextSlot next_slot(Clock::time_point last_start, Clock::duration interval,
+                   Clock::time_point now) noexcept;
 
 struct TickContext {
-  std::int64_t sequence = 0;       // 0 for the first tick
-  Clock::time_point started;       // the slot time
-  Clock::time_point deadline;      // the next slot: work should not run past it
+  std::int64_t sequence = 0;  // 0 for the first tick
+  Clock::time_point started;  // the slot time
+  Clock::time_point deadline; // the next slot: work should not run past it
 };
 
 struct SchedulerHooks {

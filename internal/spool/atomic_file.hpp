@@ -38,7 +38,8 @@ private:
   std::filesystem::path m_final;
 };
 
-tl::expected<void, FileError> write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
+tl::expected<void, FileError> write_file_atomic(const std::filesystem::path& path,
+                                                std::string_view bytes);
 tl::expected<std::string, FileError> read_file(const std::filesystem::path& path);
 tl::expected<void, FileError> fsync_directory(const std::filesystem::path& dir);
 // Removes a file and makes the removal durable. Missing files are not an error.

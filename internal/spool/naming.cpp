@@ -27,7 +27,8 @@ bool valid_currency(std::string_view c) {
 } // namespace
 
 std::string make_snapshot_id(SysTime t, std::string_view vs_currency, bool with_millis) {
-  std::string id = core::format_iso8601_basic(t, with_millis ? core::Fraction::millis : core::Fraction::none);
+  std::string id =
+      core::format_iso8601_basic(t, with_millis ? core::Fraction::millis : core::Fraction::none);
   id += '_';
   id += vs_currency;
   return id;
@@ -61,7 +62,8 @@ std::optional<SnapshotName> parse_snapshot_id(std::string_view id) {
     if (stamp[15] != '.' || !parse_digits(stamp.substr(16, 3), ms)) return std::nullopt;
   }
   using namespace std::chrono;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
   const SysTime t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} + milliseconds{ms};
   return SnapshotName{t, std::string(currency)};

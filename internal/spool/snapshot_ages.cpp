@@ -11,7 +11,8 @@ std::chrono::seconds non_negative(SysTime::duration d) {
 
 } // namespace
 
-void SnapshotAges::begin_pass(SysTime wall_now, SteadyTime steady_now, std::optional<SysTime> newest_on_disk) {
+void SnapshotAges::begin_pass(SysTime wall_now, SteadyTime steady_now,
+                              std::optional<SysTime> newest_on_disk) {
   m_wall = wall_now;
   m_steady = steady_now;
   m_reference = newest_on_disk ? std::min(wall_now, *newest_on_disk) : wall_now;
@@ -34,7 +35,9 @@ std::chrono::seconds SnapshotAges::age(const std::string& id, SysTime named) {
 }
 
 void SnapshotAges::end_pass() {
-  std::erase_if(m_seen, [&](const auto& entry) { return m_steady - entry.second.last_asked > std::chrono::hours(1); });
+  std::erase_if(m_seen, [&](const auto& entry) {
+    return m_steady - entry.second.last_asked > std::chrono::hours(1);
+  });
 }
 
 } // namespace etl::spool

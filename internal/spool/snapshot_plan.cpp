@@ -21,7 +21,8 @@ std::string format_plan(const SnapshotPlan& plan) {
 }
 
 std::optional<SnapshotPlan> parse_plan(std::string_view marker) {
-  while (!marker.empty() && (marker.back() == '\n' || marker.back() == ' ')) marker.remove_suffix(1);
+  while (!marker.empty() && (marker.back() == '\n' || marker.back() == ' '))
+    marker.remove_suffix(1);
   SnapshotPlan plan;
   if (marker.empty()) return plan;
   if (marker.find('=') == std::string_view::npos) { // an old marker: the first page only
@@ -49,7 +50,8 @@ std::optional<SnapshotPlan> parse_plan(std::string_view marker) {
       plan.per_page = *value;
     } // unknown keys: written by a newer version, ignored
   }
-  if (!seen_first || plan.first_page < 1 || (plan.last_page != 0 && plan.last_page < plan.first_page))
+  if (!seen_first || plan.first_page < 1 ||
+      (plan.last_page != 0 && plan.last_page < plan.first_page))
     return std::nullopt;
   return plan;
 }
@@ -86,8 +88,8 @@ std::string describe_pages(std::span<const int> pages) {
 
 std::string missing_pages_error(const SnapshotPlan& plan, std::span<const int> missing) {
   if (missing.empty()) return {};
-  return "missing pages " + describe_pages(missing) + " of " + std::to_string(plan.first_page) + "-" +
-         std::to_string(plan.last_page) + " (the sweep stopped early)";
+  return "missing pages " + describe_pages(missing) + " of " + std::to_string(plan.first_page) +
+         "-" + std::to_string(plan.last_page) + " (the sweep stopped early)";
 }
 
 } // namespace etl::spool

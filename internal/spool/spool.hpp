@@ -39,17 +39,17 @@ struct Dropped {
 };
 
 struct SpoolLimits {
-  std::uint64_t max_bytes = 1ull << 30;       // every file the spool holds, not just pending pages
+  std::uint64_t max_bytes = 1ull << 30;        // every file the spool holds, not just pending pages
   std::chrono::seconds max_age{7 * 24 * 3600}; // pending snapshots
   std::chrono::seconds retention{7 * 24 * 3600}; // loaded snapshots' files
 };
 
 struct MaintainOutcome {
-  std::vector<Dropped> dropped;       // pending snapshots deleted unloaded: data loss
-  std::size_t files_retired = 0;      // loaded snapshots' files past RETENTION
-  std::size_t files_evicted = 0;      // loaded snapshots' files removed early to fit max_bytes
-  std::uint64_t bytes = 0;            // everything the spool holds afterwards
-  std::uint64_t protected_bytes = 0;  // of which quarantined (never removed)
+  std::vector<Dropped> dropped;      // pending snapshots deleted unloaded: data loss
+  std::size_t files_retired = 0;     // loaded snapshots' files past RETENTION
+  std::size_t files_evicted = 0;     // loaded snapshots' files removed early to fit max_bytes
+  std::uint64_t bytes = 0;           // everything the spool holds afterwards
+  std::uint64_t protected_bytes = 0; // of which quarantined (never removed)
 };
 
 class Spool {
@@ -68,9 +68,10 @@ public:
   // The marker records what the sweep planned for this snapshot: its first API page (a rolling
   // sweep starts mid-market, and raw_pages() finds the pages from there without listing raw/),
   // its last page and PER_PAGE, so a load can tell a complete snapshot from an interrupted one.
-  tl::expected<void, FileError> mark_pending(std::string_view snapshot_id, const SnapshotPlan& plan = {});
-  tl::expected<std::filesystem::path, FileError> write_raw_page(std::string_view snapshot_id, int page,
-                                                                std::string_view body);
+  tl::expected<void, FileError> mark_pending(std::string_view snapshot_id,
+                                             const SnapshotPlan& plan = {});
+  tl::expected<std::filesystem::path, FileError> write_raw_page(std::string_view snapshot_id,
+                                                                int page, std::string_view body);
   tl::expected<AtomicFile, FileError> create_processed(std::string_view snapshot_id);
   // PostgreSQL has it: the snapshot leaves the queue (its files stay until retention).
   tl::expected<void, FileError> acknowledge(std::string_view snapshot_id);
@@ -78,7 +79,8 @@ public:
   // Moves a pending snapshot's files to `new_id` (which becomes pending) and drops the old id.
   // Crash-safe in this order: new marker, pages, processed file, old marker; a crash part-way
   // leaves every page under one of two pending ids, so nothing is lost.
-  tl::expected<void, FileError> rename_pending(std::string_view snapshot_id, std::string_view new_id);
+  tl::expected<void, FileError> rename_pending(std::string_view snapshot_id,
+                                               std::string_view new_id);
 
   [[nodiscard]] bool is_pending(std::string_view snapshot_id) const;
   // What the pending marker says was planned; nullopt when the snapshot is not pending or its
@@ -100,7 +102,8 @@ public:
   MaintainOutcome maintain(const SpoolLimits& limits, SnapshotAges& ages, SysTime wall_now,
                            SnapshotAges::SteadyTime steady_now);
   // The same with ages by the wall clock `now` alone (tests of the rules themselves).
-  std::vector<Dropped> enforce_bounds(std::uint64_t max_bytes, std::chrono::seconds max_age, SysTime now);
+  std::vector<Dropped> enforce_bounds(std::uint64_t max_bytes, std::chrono::seconds max_age,
+                                      SysTime now);
   std::size_t purge_acknowledged(std::chrono::seconds retention, SysTime now);
 
 private:

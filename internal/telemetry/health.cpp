@@ -88,7 +88,8 @@ Readiness evaluate_readiness(const HealthSnapshot& s, SysTime now, const Readine
 
   add("shutdown", !s.shutting_down, "shutting down");
   add("database", s.db_up && !s.db_problem,
-      s.db_up && s.db_problem ? "database refuses loads: " + *s.db_problem : "database unreachable");
+      s.db_up && s.db_problem ? "database refuses loads: " + *s.db_problem
+                              : "database unreachable");
   add("first_load", standby || s.last_load_success.has_value(), "no snapshot loaded yet");
 
   // A clock stepped backwards gives a negative age: treat the load as fresh, not stale.
@@ -108,7 +109,8 @@ Readiness evaluate_readiness(const HealthSnapshot& s, SysTime now, const Readine
       std::to_string(s.pending_snapshots) + " snapshots pending");
 
   // See the header: a fetch problem counts once the data it blocks is overdue.
-  const bool fetch_blocking = !standby && s.fetch_problem.has_value() && age > rules.poll_interval * 2;
+  const bool fetch_blocking =
+      !standby && s.fetch_problem.has_value() && age > rules.poll_interval * 2;
   add("fetch", !fetch_blocking, s.fetch_problem.value_or(""));
 
   r.ready = true;

@@ -13,15 +13,16 @@
 namespace etl::telemetry {
 
 struct HealthSnapshot {
-  bool loop_running = false;       // the scheduler thread is alive
-  SysTime last_heartbeat{};        // the loop's last sign of life
+  bool loop_running = false; // the scheduler thread is alive
+  SysTime last_heartbeat{};  // the loop's last sign of life
   bool shutting_down = false;
   bool db_up = false;
   // The database is reachable but refuses loads (read-only, privileges, missing objects...):
   // e.g. "refused (SQLSTATE 25006): cannot execute INSERT in a read-only transaction".
   std::optional<std::string> db_problem;
   std::optional<SysTime> last_load_success;
-  std::optional<std::string> fetch_problem; // e.g. "unauthorized: HTTP 401" (streak, cleared on success)
+  std::optional<std::string>
+      fetch_problem; // e.g. "unauthorized: HTTP 401" (streak, cleared on success)
   std::int64_t pending_snapshots = 0;
   std::uint64_t pending_bytes = 0;
   std::string role; // leader election: "leader" or "standby"; "" when election is off
@@ -52,7 +53,7 @@ private:
 };
 
 struct Check {
-  std::string name;   // "first_load", "recent_load", "database", "backlog", "shutdown", "fetch"
+  std::string name; // "first_load", "recent_load", "database", "backlog", "shutdown", "fetch"
   bool ok = true;
   std::string reason; // empty when ok
 };
@@ -63,7 +64,7 @@ struct Readiness {
 
 struct ReadinessRules {
   std::chrono::milliseconds poll_interval{30'000};
-  int stale_after_intervals = 3;         // last load older than this many intervals: not ready
+  int stale_after_intervals = 3; // last load older than this many intervals: not ready
   std::int64_t max_pending_snapshots = 10;
 };
 

@@ -20,8 +20,7 @@ prometheus::Family<prometheus::Counter>& chunk_family(prometheus::Registry& r) {
                 "failed, skipped (already done), clamped (beyond the plan's reach)")
           .Register(r);
   // Every series exists (at 0) before the first chunk.
-  for (const auto result : kChunkResults)
-    family.Add({{"result", std::string(result)}});
+  for (const auto result : kChunkResults) family.Add({{"result", std::string(result)}});
   family.Add({{"result", "other"}});
   return family;
 }

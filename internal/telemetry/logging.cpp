@@ -32,9 +32,7 @@ struct PendingEvent {
 };
 thread_local const PendingEvent* t_event = nullptr;
 
-bool reserved_key(std::string_view key) {
-  return key == "ts" || key == "level" || key == "msg";
-}
+bool reserved_key(std::string_view key) { return key == "ts" || key == "level" || key == "msg"; }
 
 std::string format_double(double v) {
   if (!std::isfinite(v)) {

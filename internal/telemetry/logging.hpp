@@ -47,8 +47,8 @@ struct Field {
   Field(std::string k, const char* v) : key(std::move(k)), value(std::string(v)) {}
   Field(std::string k, bool v) : key(std::move(k)), value(v) {}
   Field(std::string k, double v) : key(std::move(k)), value(v) {}
-  template <typename Int, std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>,
-                                           int> = 0>
+  template <typename Int,
+            std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>, int> = 0>
   Field(std::string k, Int v) : key(std::move(k)), value(static_cast<std::int64_t>(v)) {}
 };
 using Fields = std::vector<Field>;

@@ -129,10 +129,9 @@ struct Metrics::Families {
             labelled_counter(r, "http_requests_total",
                              "CoinGecko HTTP responses by status class (none: no response).",
                              "code", kHttpCodeClasses)),
-        http_failures(
-            labelled_counter(r, "http_failures_total",
-                             "CoinGecko request attempts that failed, by reason.",
-                             "reason", kHttpFailureReasons)),
+        http_failures(labelled_counter(r, "http_failures_total",
+                                       "CoinGecko request attempts that failed, by reason.",
+                                       "reason", kHttpFailureReasons)),
         http_retries(counter(r, "http_retries_total", "CoinGecko requests retried.")),
         wait_seconds(labelled_counter(r, "wait_seconds_total",
                                       "Seconds spent waiting before CoinGecko requests, by cause.",
@@ -147,12 +146,14 @@ struct Metrics::Families {
                                          "kind", kBodyKinds)),
         snapshots_loaded(
             counter(r, "snapshots_loaded_total", "Snapshots committed to PostgreSQL.")),
-        snapshots_partial(counter(r, "snapshots_partial_total",
-                                  "Snapshots committed with fewer pages than the sweep planned "
-                                  "(etl_runs.status partial; the missing pages in etl_runs.error).")),
-        snapshots_quarantined(counter(r, "snapshots_quarantined_total",
-                                      "Snapshots PostgreSQL refused as data, not loaded; their files are kept "
-                                      "(DATA_DIR/quarantine names the reason).")),
+        snapshots_partial(
+            counter(r, "snapshots_partial_total",
+                    "Snapshots committed with fewer pages than the sweep planned "
+                    "(etl_runs.status partial; the missing pages in etl_runs.error).")),
+        snapshots_quarantined(
+            counter(r, "snapshots_quarantined_total",
+                    "Snapshots PostgreSQL refused as data, not loaded; their files are kept "
+                    "(DATA_DIR/quarantine names the reason).")),
         load_errors(labelled_counter(r, "load_errors_total", "Snapshot loads that failed, by kind.",
                                      "kind", kLoadErrorKinds)),
         snapshots_pending(
@@ -170,16 +171,19 @@ struct Metrics::Families {
                      "1 while this replica holds the leader lock and polls; 0 on a standby.")),
         planned_calls_per_tick(gauge(r, "planned_calls_per_tick",
                                      "CoinGecko calls one tick makes at most, by configuration.")),
-        planned_calls_per_minute(gauge(r, "planned_calls_per_minute",
-                                       "CoinGecko calls per minute the configuration implies at most.")),
-        planned_calls_per_month(gauge(r, "planned_calls_per_month",
-                                      "CoinGecko calls per 30-day month the configuration implies at most.")),
+        planned_calls_per_minute(
+            gauge(r, "planned_calls_per_minute",
+                  "CoinGecko calls per minute the configuration implies at most.")),
+        planned_calls_per_month(
+            gauge(r, "planned_calls_per_month",
+                  "CoinGecko calls per 30-day month the configuration implies at most.")),
         sweep_ticks(gauge(r, "sweep_ticks",
                           "Ticks one full sweep of PAGES x currencies takes (1: every tick).")),
-        server_closed(labelled_counter(r, "http_server_connections_closed_total",
-                                       "Connections the observability server closed on its own: at its "
-                                       "connection limit, at the request deadline, or for an oversized request.",
-                                       "reason", kServerCloseReasons)) {
+        server_closed(labelled_counter(
+            r, "http_server_connections_closed_total",
+            "Connections the observability server closed on its own: at its "
+            "connection limit, at the request deadline, or for an oversized request.",
+            "reason", kServerCloseReasons)) {
     prometheus::BuildGauge()
         .Name(kPrefix + "build_info")
         .Help("Build version and git revision; always 1.")
@@ -238,7 +242,8 @@ Metrics::Metrics(const BuildInfo& build)
       spool_write_errors(m_families->spool_write_errors), db_up(m_families->db_up),
       leader(m_families->leader), planned_calls_per_tick(m_families->planned_calls_per_tick),
       planned_calls_per_minute(m_families->planned_calls_per_minute),
-      planned_calls_per_month(m_families->planned_calls_per_month), sweep_ticks(m_families->sweep_ticks) {}
+      planned_calls_per_month(m_families->planned_calls_per_month),
+      sweep_ticks(m_families->sweep_ticks) {}
 
 Metrics::~Metrics() = default;
 

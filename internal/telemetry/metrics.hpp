@@ -46,10 +46,10 @@ public:
   // Ticks
   prometheus::Counter& tick(std::string_view result); // one of kTickResults
   prometheus::Counter& ticks_skipped;
-  prometheus::Histogram& tick_duration;     // coingecko_etl_tick_duration_seconds
+  prometheus::Histogram& tick_duration; // coingecko_etl_tick_duration_seconds
   prometheus::Histogram& stage_duration(std::string_view stage); // one of kStages
-  prometheus::Gauge& last_success;          // coingecko_etl_last_success_timestamp_seconds
-  prometheus::Gauge& last_load_success;     // coingecko_etl_last_load_success_timestamp_seconds
+  prometheus::Gauge& last_success;      // coingecko_etl_last_success_timestamp_seconds
+  prometheus::Gauge& last_load_success; // coingecko_etl_last_load_success_timestamp_seconds
   // HTTP
   prometheus::Counter& http_request(long status); // coingecko_etl_http_requests_total{code}
   prometheus::Counter& http_failure(std::string_view reason); // ..._http_failures_total{reason}
@@ -62,7 +62,7 @@ public:
   prometheus::Counter& rows_rejected;
   prometheus::Counter& bodies_rejected(std::string_view kind); // market::BodyErrorKind names
   prometheus::Counter& snapshots_loaded;
-  prometheus::Counter& snapshots_partial; // committed with fewer pages than the sweep planned
+  prometheus::Counter& snapshots_partial;     // committed with fewer pages than the sweep planned
   prometheus::Counter& snapshots_quarantined; // refused as data; files kept under quarantine/
   prometheus::Counter& load_errors(std::string_view kind); // db::DbError::Kind names
   // Spool
@@ -74,11 +74,11 @@ public:
   // Database
   prometheus::Gauge& db_up;
   // Replicas and pacing
-  prometheus::Gauge& leader;                  // coingecko_etl_leader: 1 while this process polls
-  prometheus::Gauge& planned_calls_per_tick;  // what the configuration implies (set at start-up)
+  prometheus::Gauge& leader;                 // coingecko_etl_leader: 1 while this process polls
+  prometheus::Gauge& planned_calls_per_tick; // what the configuration implies (set at start-up)
   prometheus::Gauge& planned_calls_per_minute;
   prometheus::Gauge& planned_calls_per_month;
-  prometheus::Gauge& sweep_ticks;             // ticks per full sweep of PAGES x currencies
+  prometheus::Gauge& sweep_ticks; // ticks per full sweep of PAGES x currencies
   // The observability server: connections it closed (limit|deadline|too_large)
   prometheus::Counter& http_server_connections_closed(std::string_view reason);
 

@@ -1,7 +1,7 @@
 #include "telemetry/status.hpp"
 
-#include "telemetry/health.hpp"
 #include "core/json_escape.hpp"
+#include "telemetry/health.hpp"
 
 #include <array>
 #include <cmath>

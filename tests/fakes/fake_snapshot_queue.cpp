@@ -127,8 +127,7 @@ spool::Backlog FakeSnapshotQueue::backlog() const {
   for (const auto& [id, s] : snapshots) {
     if (!s.pending) continue;
     ++out.snapshots;
-    for (const auto& [page, body] : s.pages)
-      out.bytes += body.size();
+    for (const auto& [page, body] : s.pages) out.bytes += body.size();
   }
   return out;
 }

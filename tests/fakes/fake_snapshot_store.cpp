@@ -49,8 +49,7 @@ private:
 
 std::optional<db::DbError> FakeSnapshotStore::mood_error() {
   switch (mood) {
-  case Mood::accepting:
-    return std::nullopt;
+  case Mood::accepting: return std::nullopt;
   case Mood::down:
     m_connected = false;
     return db::DbError{db::DbError::Kind::unavailable, "08006", "fake: connection refused"};

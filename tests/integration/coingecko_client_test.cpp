@@ -1,6 +1,6 @@
 // CurlTransport + MarketsClient over real HTTP on 127.0.0.1 against tools/fake-coingecko.
-#include "http/transport.hpp"
 #include "coingecko/markets_client.hpp"
+#include "http/transport.hpp"
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
@@ -27,7 +27,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const std::string kFixture = std::string(ETL_FIXTURES_DIR) + "/madjin__daily-crypto__markets_usd_top100_2026-04-30.json";
+const std::string kFixture =
+    std::string(ETL_FIXTURES_DIR) + "/madjin__daily-crypto__markets_usd_top100_2026-04-30.json";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -40,7 +41,8 @@ std::string read_file(const std::string& path) {
 std::vector<std::string> coin_ids(const std::string& body) {
   static const std::regex id_re(R"re(\{"id":"([^"]+)")re");
   std::vector<std::string> ids;
-  for (auto it = std::sregex_iterator(body.begin(), body.end(), id_re); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(body.begin(), body.end(), id_re);
+       it != std::sregex_iterator(); ++it)
     ids.push_back((*it)[1]);
   return ids;
 }
@@ -49,7 +51,8 @@ std::vector<std::string> coin_ids(const std::string& body) {
 class FakeCoinGecko {
 public:
   explicit FakeCoinGecko(std::vector<std::string> extra_args = {}) {
-    std::vector<std::string> args{ETL_FAKE_COINGECKO, "--port", "0", "--fixture", kFixture, "--max-seconds", "120"};
+    std::vector<std::string> args{ETL_FAKE_COINGECKO, "--port",        "0",  "--fixture",
+                                  kFixture,           "--max-seconds", "120"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -136,7 +139,9 @@ const std::function<bool()> kNeverCancel = [] { return false; };
 struct Waits {
   std::vector<std::pair<std::string, double>> list;
   ClientObserver observer() {
-    return ClientObserver{{}, [this](const WaitEvent& e) { list.emplace_back(std::string(e.cause), e.waited.count()); }};
+    return ClientObserver{{}, [this](const WaitEvent& e) {
+                            list.emplace_back(std::string(e.cause), e.waited.count());
+                          }};
   }
 };
 
@@ -170,7 +175,8 @@ TEST_CASE("integration: the transport reports status, content type and Retry-Aft
   CHECK(r->status == 429);
   CHECK(r->retry_after == "2");
   CHECK(r->content_type.rfind("application/json", 0) == 0);
-  CHECK(r->body == read_file(std::string(ETL_FIXTURES_DIR) + "/nimblehq__jetpack-compose-crypto__error_429_2022-09-29.json"));
+  CHECK(r->body == read_file(std::string(ETL_FIXTURES_DIR) +
+                             "/nimblehq__jetpack-compose-crypto__error_429_2022-09-29.json"));
 
   // Per-request state is reset: the next response carries no Retry-After.
   r = transport.get({server.markets_url() + "?vs_currency=usd", {}}, kNeverCancel);
@@ -390,7 +396,8 @@ TEST_CASE("integration: nobody listening is a connect error") {
     close(fd);
   }
   CurlTransport transport(quick_curl());
-  const auto r = transport.get({"http://127.0.0.1:" + std::to_string(port) + "/api/v3/coins/markets", {}}, kNeverCancel);
+  const auto r = transport.get(
+      {"http://127.0.0.1:" + std::to_string(port) + "/api/v3/coins/markets", {}}, kNeverCancel);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().kind == TransportErrorKind::connect);
 
@@ -398,7 +405,8 @@ TEST_CASE("integration: nobody listening is a connect error") {
   REQUIRE_FALSE(bad_scheme.has_value());
 }
 
-TEST_CASE("integration: a required key missing is unauthorized; the right one in its header passes") {
+TEST_CASE(
+    "integration: a required key missing is unauthorized; the right one in its header passes") {
   CurlGlobal curl;
   FakeCoinGecko server({"--require-key", "CG-integration-key"});
   CurlTransport transport(quick_curl());
@@ -421,7 +429,7 @@ TEST_CASE("integration: a required key missing is unauthorized; the right one in
   REQUIRE(page.has_value());
   CHECK(page->body == read_file(kFixture));
   const auto log = server.requests();
-  CHECK(log.find(plan == Plan::demo ? "\"key_header\":\"x-cg-demo-api-key\"" : "\"key_header\":\"x-cg-pro-api-key\"") !=
-        std::string::npos);
+  CHECK(log.find(plan == Plan::demo ? "\"key_header\":\"x-cg-demo-api-key\""
+                                    : "\"key_header\":\"x-cg-pro-api-key\"") != std::string::npos);
   CHECK(log.find("CG-integration-key") == std::string::npos);
 }

@@ -1,6 +1,6 @@
 // Connection failures, reconnection and error classification against a real PostgreSQL.
-#include "db/detail.hpp"
 #include "core/conninfo.hpp"
+#include "db/detail.hpp"
 #include "db_test_support.hpp"
 
 #include <chrono>
@@ -115,15 +115,15 @@ TEST_CASE("a backend terminated mid-snapshot fails that snapshot; the next one r
 TEST_CASE("ensure_connected reconnects after disconnect and sets application_name", "[db]") {
   const std::string app = "etl-db-test-appname";
   MigratedSchema s("etl_db_conn_appname", app);
-  CHECK(count(s.url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app +
-                         "'") == 1);
+  CHECK(count(s.url,
+              "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app + "'") == 1);
   s.db.disconnect();
   CHECK_FALSE(s.db.connected());
   REQUIRE(s.db.ensure_connected().has_value());
   CHECK(s.db.connected());
   REQUIRE(s.db.ensure_connected().has_value()); // cheap no-op when open
-  CHECK(count(s.url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app +
-                         "'") == 1);
+  CHECK(count(s.url,
+              "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app + "'") == 1);
 }
 
 TEST_CASE("conninfo helpers: secrets, connect_timeout, timestamps", "[db]") {
@@ -140,7 +140,8 @@ TEST_CASE("conninfo helpers: secrets, connect_timeout, timestamps", "[db]") {
         std::vector<std::string>{"pw"});
   CHECK(texts(conninfo_secrets("host=h password='it\\'s secret' user=u")) ==
         std::vector<std::string>{"it\\'s secret", "it's secret"});
-  CHECK(texts(conninfo_secrets("host=h password = plain user=u")) == std::vector<std::string>{"plain"});
+  CHECK(texts(conninfo_secrets("host=h password = plain user=u")) ==
+        std::vector<std::string>{"plain"});
   CHECK(conninfo_secrets("postgresql://u@h/db").empty());
 
   CHECK(with_default_connect_timeout("postgresql://h/db", 10) ==

@@ -17,14 +17,10 @@ namespace {
 // information_schema.columns.data_type for each type family.
 std::string data_type(SqlType type) {
   switch (type) {
-  case SqlType::text:
-    return "text";
-  case SqlType::numeric:
-    return "numeric";
-  case SqlType::integer:
-    return "integer";
-  case SqlType::timestamptz:
-    return "timestamp with time zone";
+  case SqlType::text: return "text";
+  case SqlType::numeric: return "numeric";
+  case SqlType::integer: return "integer";
+  case SqlType::timestamptz: return "timestamp with time zone";
   }
   return "?";
 }
@@ -33,10 +29,9 @@ std::string data_type(SqlType type) {
 std::vector<std::string> columns_of(const std::string& url, const std::string& relation) {
   pqxx::connection c{url};
   pqxx::nontransaction tx{c};
-  const pqxx::result r = tx.exec(
-      "SELECT column_name, data_type FROM information_schema.columns "
-      "WHERE table_schema = current_schema() AND table_name = " + tx.quote(relation) +
-      " ORDER BY ordinal_position");
+  const pqxx::result r = tx.exec("SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_schema = current_schema() AND table_name = " +
+                                 tx.quote(relation) + " ORDER BY ordinal_position");
   std::vector<std::string> out;
   for (const auto& row : r) {
     out.push_back(row[0].as<std::string>());

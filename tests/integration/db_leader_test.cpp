@@ -13,11 +13,15 @@ using namespace etl::db::test;
 namespace {
 
 // A key of the test's own, so parallel runs and the daemon's real key never interfere.
-std::int64_t test_key() { return 0x7E57000000000000LL + static_cast<std::int64_t>(std::random_device{}() & 0xFFFFFF); }
+std::int64_t test_key() {
+  return 0x7E57000000000000LL + static_cast<std::int64_t>(std::random_device{}() & 0xFFFFFF);
+}
 
 int holder_pid(const std::string& url, std::int64_t key) {
-  const std::string sql = "SELECT coalesce(max(pid), 0) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
-                          "((classid::bigint << 32) | objid::bigint) = " + std::to_string(key);
+  const std::string sql =
+      "SELECT coalesce(max(pid), 0) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+      "((classid::bigint << 32) | objid::bigint) = " +
+      std::to_string(key);
   return std::stoi(scalar(url, sql));
 }
 
@@ -56,8 +60,8 @@ TEST_CASE("leader lock: exactly one holder; release hands it over", "[db][leader
     CHECK_FALSE(b.refresh().value().leader);
   }
   // The lock session is findable by application_name (how an operator finds the leader).
-  CHECK(scalar(url, "SELECT application_name FROM pg_stat_activity WHERE pid = " + std::to_string(sa->backend_pid)) ==
-        "etl-leader-test-a");
+  CHECK(scalar(url, "SELECT application_name FROM pg_stat_activity WHERE pid = " +
+                        std::to_string(sa->backend_pid)) == "etl-leader-test-a");
 
   a.release();
   CHECK_FALSE(a.is_leader());
@@ -67,7 +71,8 @@ TEST_CASE("leader lock: exactly one holder; release hands it over", "[db][leader
   CHECK_FALSE(a.refresh().value().leader);
 }
 
-TEST_CASE("leader lock: a terminated lock session loses leadership; the standby takes over", "[db][leader]") {
+TEST_CASE("leader lock: a terminated lock session loses leadership; the standby takes over",
+          "[db][leader]") {
   const std::string url = test_database_url();
   const auto key = test_key();
   LeaderLock a(url, "etl-leader-test-a", key);
@@ -111,8 +116,10 @@ TEST_CASE("leader lock: a terminated session with no rival re-acquires at once",
   CHECK(again->backend_pid != sa->backend_pid);
 }
 
-TEST_CASE("leader lock: an unreachable server is an unavailable error, never leadership", "[db][leader]") {
-  LeaderLock lock("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2", "etl-leader-test", test_key());
+TEST_CASE("leader lock: an unreachable server is an unavailable error, never leadership",
+          "[db][leader]") {
+  LeaderLock lock("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2", "etl-leader-test",
+                  test_key());
   const auto status = lock.refresh();
   REQUIRE_FALSE(status);
   CHECK(status.error().kind == DbError::Kind::unavailable);

@@ -75,8 +75,9 @@ TEST_CASE("a loaded snapshot keeps every value exactly, NULLs as NULL", "[db]") 
   CHECK(coin_value(u, "price_change_percentage_24h::text", c.id) ==
         "-3.14159265358979323846264338327950288");
   CHECK(coin_value(u, "circulating_supply::text", c.id) == "20022396.0");
-  CHECK(coin_value(u, "market_cap_rank IS NULL AND fully_diluted_valuation IS NULL AND "
-                      "max_supply IS NULL AND atl_date IS NULL AND market_cap_change_24h IS NULL",
+  CHECK(coin_value(u,
+                   "market_cap_rank IS NULL AND fully_diluted_valuation IS NULL AND "
+                   "max_supply IS NULL AND atl_date IS NULL AND market_cap_change_24h IS NULL",
                    c.id) == "t");
   CHECK(coin_value(u, "ath_date = '2024-03-14T07:10:36.635Z'::timestamptz", c.id) == "t");
   CHECK(coin_value(u, "last_updated = '2024-03-30T12:34:56.789Z'::timestamptz", c.id) == "t");
@@ -88,15 +89,18 @@ TEST_CASE("a loaded snapshot keeps every value exactly, NULLs as NULL", "[db]") 
   CHECK(coin_value(u, "vs_currency || ' ' || snapshot_id", c.id) == "usd 20240330T123500Z_usd");
   CHECK(coin_value(u, "market_cap_rank", "bitcoin") == "7");
   // fetched_at is the meta's time point, to the microsecond.
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          meta.fetched_at.time_since_epoch()).count();
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(meta.fetched_at.time_since_epoch())
+          .count();
   CHECK(coin_value(u, "(extract(epoch FROM fetched_at) * 1000000)::bigint::text", c.id) ==
         std::to_string(micros));
 
   CHECK(scalar(u, "SELECT body->0->>'id' FROM coin_market_raw_json WHERE snapshot_id = "
                   "'20240330T123500Z_usd' AND page = 1") == "weird-coin");
-  CHECK(scalar(u, "SELECT (body->0->'current_price')::numeric = 0.0000869 FROM coin_market_raw_json") ==
-        "t");
+  CHECK(
+      scalar(u,
+             "SELECT (body->0->'current_price')::numeric = 0.0000869 FROM coin_market_raw_json") ==
+      "t");
   CHECK(scalar(u, "SELECT convert_from(body, 'UTF8') FROM coin_market_raw") == body);
   CHECK(scalar(u, "SELECT body_bytes FROM coin_market_raw") == std::to_string(body.size()));
   CHECK(scalar(u, "SELECT status || '|' || error || '|' || pages || '|' || coins_received || '|' "
@@ -172,19 +176,21 @@ TEST_CASE("a coin PostgreSQL refuses costs that coin only", "[db]") {
   const SnapshotMeta meta = make_meta("20240330T150030Z_usd");
   auto load = s.db.begin_snapshot(meta);
   REQUIRE(load.has_value());
-  auto page1 = load->add_page(1, "[1]", std::vector{make_coin("ethereum", "2024-03-30T15:00:00Z")}, 0);
+  auto page1 =
+      load->add_page(1, "[1]", std::vector{make_coin("ethereum", "2024-03-30T15:00:00Z")}, 0);
   REQUIRE(page1.has_value());
   CHECK(page1->rejected_rows.empty());
 
   // Values the parser may let through but PostgreSQL refuses (built here, bypassing the parser),
   // spread over the page: first, middle, last.
   std::vector<CoinMarket> coins;
-  for (int i = 0; i < 9; ++i) coins.push_back(make_coin("good-" + std::to_string(i), "2024-03-30T15:00:00Z"));
-  coins[0] = make_coin("bad-date", "2021-13-45T10:00:00.000Z");  // 22008: no 13th month
+  for (int i = 0; i < 9; ++i)
+    coins.push_back(make_coin("good-" + std::to_string(i), "2024-03-30T15:00:00Z"));
+  coins[0] = make_coin("bad-date", "2021-13-45T10:00:00.000Z"); // 22008: no 13th month
   coins[4] = make_coin("bad-rank", "2024-03-30T15:00:00Z");
-  coins[4].market_cap_rank = 3000000000;                          // 22003: beyond integer
+  coins[4].market_cap_rank = 3000000000; // 22003: beyond integer
   coins[8] = make_coin("bad-offset", "2024-03-30T15:00:00Z");
-  coins[8].ath_date = "2024-03-14T07:10:36+16:00";                // 22009: offset beyond 15:59
+  coins[8].ath_date = "2024-03-14T07:10:36+16:00"; // 22009: offset beyond 15:59
   const std::string body = "[2]";
   auto page2 = load->add_page(2, body, coins, 1);
   REQUIRE(page2.has_value());
@@ -196,7 +202,8 @@ TEST_CASE("a coin PostgreSQL refuses costs that coin only", "[db]") {
   }
   CHECK(ids == "bad-date,bad-rank,bad-offset");
   // The transaction is still usable after the isolation: a later page loads normally.
-  REQUIRE(load->add_page(3, "[3]", std::vector{make_coin("solana", "2024-03-30T15:00:00Z")}, 0).has_value());
+  REQUIRE(load->add_page(3, "[3]", std::vector{make_coin("solana", "2024-03-30T15:00:00Z")}, 0)
+              .has_value());
   auto r = load->commit("partial", "");
   REQUIRE(r.has_value());
   CHECK(r->counts.pages == 3);
@@ -207,8 +214,11 @@ TEST_CASE("a coin PostgreSQL refuses costs that coin only", "[db]") {
   CHECK(scalar(s.url, "SELECT string_agg(coin_id, ',' ORDER BY coin_id) FROM coin_market") ==
         "ethereum,good-1,good-2,good-3,good-5,good-6,good-7,solana");
   CHECK(count(s.url, "SELECT count(*) FROM coin_market_raw") == 3);
-  CHECK(scalar(s.url, "SELECT rows_rejected || ' ' || coins_received || ' ' || rows_inserted FROM etl_runs") ==
-        "4 8 8");
+  CHECK(
+      scalar(
+          s.url,
+          "SELECT rows_rejected || ' ' || coins_received || ' ' || rows_inserted FROM etl_runs") ==
+      "4 8 8");
 }
 
 TEST_CASE("a page of which PostgreSQL refuses every coin keeps its raw body", "[db]") {
@@ -236,15 +246,18 @@ TEST_CASE("a constraint violation (23xxx) in coin_market is isolated like a bad 
   {
     pqxx::connection admin{s.url};
     pqxx::nontransaction tx{admin};
-    tx.exec("ALTER TABLE coin_market ADD CONSTRAINT test_no_tether CHECK (coin_id <> 'tether') NOT VALID");
+    tx.exec(
+        "ALTER TABLE coin_market ADD CONSTRAINT test_no_tether CHECK (coin_id <> 'tether') NOT VALID");
   }
   auto r = load_one_page(s.db, make_meta("20240330T150200Z_usd"),
-                         {make_coin("bitcoin", "2024-03-30T15:02:00Z"), make_coin("tether", "2024-03-30T15:02:00Z"),
+                         {make_coin("bitcoin", "2024-03-30T15:02:00Z"),
+                          make_coin("tether", "2024-03-30T15:02:00Z"),
                           make_coin("ethereum", "2024-03-30T15:02:00Z")});
   REQUIRE(r.has_value());
   CHECK(r->counts.rows_inserted == 2);
   CHECK(r->counts.rows_rejected == 1);
-  CHECK(scalar(s.url, "SELECT string_agg(coin_id, ',' ORDER BY coin_id) FROM coin_market") == "bitcoin,ethereum");
+  CHECK(scalar(s.url, "SELECT string_agg(coin_id, ',' ORDER BY coin_id) FROM coin_market") ==
+        "bitcoin,ethereum");
 }
 
 TEST_CASE("a refusal that is not about the data still fails the whole snapshot", "[db]") {
@@ -254,9 +267,10 @@ TEST_CASE("a refusal that is not about the data still fails the whole snapshot",
     // row's fault, so nothing is isolated or dropped; the snapshot waits for a retry.
     pqxx::connection admin{s.url};
     pqxx::nontransaction tx{admin};
-    tx.exec("CREATE FUNCTION test_lock_timeout() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.coin_id = 'tether' THEN RAISE EXCEPTION 'lock timeout' USING ERRCODE = '55P03'; END IF; "
-            "RETURN NEW; END $$");
+    tx.exec(
+        "CREATE FUNCTION test_lock_timeout() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.coin_id = 'tether' THEN RAISE EXCEPTION 'lock timeout' USING ERRCODE = '55P03'; END IF; "
+        "RETURN NEW; END $$");
     tx.exec("CREATE TRIGGER test_lock_timeout BEFORE INSERT ON coin_market FOR EACH ROW "
             "EXECUTE FUNCTION test_lock_timeout()");
   }
@@ -280,14 +294,16 @@ TEST_CASE("a data refusal outside the coin rows rolls the whole snapshot back", 
   {
     pqxx::connection admin{s.url};
     pqxx::nontransaction tx{admin};
-    tx.exec("ALTER TABLE coin_market_raw ADD CONSTRAINT test_small_pages CHECK (body_bytes < 100) NOT VALID");
+    tx.exec(
+        "ALTER TABLE coin_market_raw ADD CONSTRAINT test_small_pages CHECK (body_bytes < 100) NOT VALID");
   }
   const SnapshotMeta meta = make_meta("20240330T150030Z_usd");
   auto load = s.db.begin_snapshot(meta);
   REQUIRE(load.has_value());
   REQUIRE(load->add_page(1, "[]", std::vector{make_coin("ethereum", "2024-03-30T15:00:00Z")}, 0)
               .has_value());
-  auto bad = load->add_page(2, std::string(100, ' '), std::vector{make_coin("tether", "2024-03-30T15:00:00Z")}, 0);
+  auto bad = load->add_page(2, std::string(100, ' '),
+                            std::vector{make_coin("tether", "2024-03-30T15:00:00Z")}, 0);
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().kind == DbError::Kind::rejected);
   CHECK(bad.error().sqlstate == "23514");
@@ -322,17 +338,26 @@ TEST_CASE("the raw body is stored byte for byte, whatever jsonb would say of it"
   }
   auto load = s.db.begin_snapshot(make_meta("20240330T150400Z_usd"));
   REQUIRE(load.has_value());
-  REQUIRE(load->add_page(1, body, std::vector{make_coin("bitcoin", "2024-03-30T15:04:00Z")}, 0).has_value());
+  REQUIRE(load->add_page(1, body, std::vector{make_coin("bitcoin", "2024-03-30T15:04:00Z")}, 0)
+              .has_value());
   REQUIRE(load->commit("loaded", "").has_value());
   CHECK(scalar(s.url, "SELECT encode(body, 'hex') FROM coin_market_raw") == hex);
   CHECK(scalar(s.url, "SELECT body_bytes FROM coin_market_raw") == std::to_string(body.size()));
   // The documented jsonb path gives NULL for a body jsonb cannot hold, and never fails.
   CHECK(scalar(s.url, "SELECT body IS NULL FROM coin_market_raw_json") == "t");
-  CHECK(scalar(s.url, "SELECT coin_market_raw_jsonb(convert_to('[{\"id\":\"x\"}]', 'UTF8'))->0->>'id'") == "x");
+  CHECK(scalar(s.url,
+               "SELECT coin_market_raw_jsonb(convert_to('[{\"id\":\"x\"}]', 'UTF8'))->0->>'id'") ==
+        "x");
   // Compressed with lz4 when the server has it (as 0003 set for jsonb).
-  if (scalar(s.url, "SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'") == "t")
-    CHECK(scalar(s.url, "SELECT attcompression::text FROM pg_attribute WHERE attrelid = 'coin_market_raw'::regclass "
-                        "AND attname = 'body'") == "l");
+  if (scalar(
+          s.url,
+          "SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'") ==
+      "t")
+    CHECK(
+        scalar(
+            s.url,
+            "SELECT attcompression::text FROM pg_attribute WHERE attrelid = 'coin_market_raw'::regclass "
+            "AND attname = 'body'") == "l");
 }
 
 TEST_CASE("a read-only or privilege refusal is the server refusing, not bad data", "[db]") {
@@ -356,7 +381,8 @@ TEST_CASE("a read-only or privilege refusal is the server refusing, not bad data
   }
   auto again = s.db.begin_snapshot(make_meta("20240330T153030Z_usd"));
   REQUIRE(again.has_value());
-  auto missing = again->add_page(1, "[]", std::vector{make_coin("bitcoin", "2024-03-30T15:30:30Z")}, 0);
+  auto missing =
+      again->add_page(1, "[]", std::vector{make_coin("bitcoin", "2024-03-30T15:30:30Z")}, 0);
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().kind == DbError::Kind::refused);
   CHECK(missing.error().sqlstate == "42P01");
@@ -425,8 +451,9 @@ TEST_CASE("coin_market_latest shows the newest row per coin", "[db]") {
   old_btc.current_price = "100";
   CoinMarket new_btc = make_coin("bitcoin", "2024-03-30T19:00:30Z");
   new_btc.current_price = "101";
-  REQUIRE(load_one_page(s.db, make_meta("a_usd"), {old_btc, make_coin("eth", "2024-03-30T19:00:00Z")})
-              .has_value());
+  REQUIRE(
+      load_one_page(s.db, make_meta("a_usd"), {old_btc, make_coin("eth", "2024-03-30T19:00:00Z")})
+          .has_value());
   REQUIRE(load_one_page(s.db, make_meta("b_usd"), {new_btc}).has_value());
   CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 3);
   CHECK(count(s.url, "SELECT count(*) FROM coin_market_latest") == 2);
@@ -453,8 +480,8 @@ TEST_CASE("2500 coins over 10 pages load in one transaction", "[db]") {
     REQUIRE(load->add_page(page, body, coins, 0).has_value());
   }
   auto r = load->commit("loaded", "");
-  const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                                 start);
+  const auto elapsed =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
   REQUIRE(r.has_value());
   CHECK(r->counts.rows_inserted == 2500);
   CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 2500);

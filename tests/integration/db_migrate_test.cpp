@@ -1,9 +1,9 @@
 // The migrations runner against a real PostgreSQL, each test in its own schema.
 #include "db_test_support.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <thread>
 #include <unistd.h>
 
@@ -38,7 +38,8 @@ struct TempMigrationsDir {
 // Advisory locks held by the sessions whose application_name is `app`.
 std::int64_t advisory_locks(const std::string& url, const std::string& app) {
   return count(url, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                    "WHERE l.locktype = 'advisory' AND a.application_name = '" + app + "'");
+                    "WHERE l.locktype = 'advisory' AND a.application_name = '" +
+                        app + "'");
 }
 
 std::int64_t migration_files() {

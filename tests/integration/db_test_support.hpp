@@ -90,8 +90,9 @@ inline SnapshotMeta make_meta(std::string snapshot_id) {
 }
 
 // Loads `coins` as a single page and commits with status "loaded".
-inline tl::expected<LoadResult, DbError> load_one_page(Database& db, const SnapshotMeta& meta,
-                                                      const std::vector<market::CoinMarket>& coins) {
+inline tl::expected<LoadResult, DbError>
+load_one_page(Database& db, const SnapshotMeta& meta,
+              const std::vector<market::CoinMarket>& coins) {
   auto load = db.begin_snapshot(meta);
   if (!load) return tl::unexpected(load.error());
   if (auto ok = load->add_page(1, "[]", coins, 0); !ok) return tl::unexpected(ok.error());

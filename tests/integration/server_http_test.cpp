@@ -238,7 +238,8 @@ TEST_CASE("status is a JSON summary of the daemon in any state", "[server]") {
   INFO(res->body);
   REQUIRE_FALSE(doc.HasParseError());
   CHECK(std::string(doc["last_tick"]["result"].GetString()) == "failed");
-  CHECK(std::string(doc["last_tick"]["stages"]["fetch"]["error_kind"].GetString()) == "rate_limited");
+  CHECK(std::string(doc["last_tick"]["stages"]["fetch"]["error_kind"].GetString()) ==
+        "rate_limited");
   CHECK(std::string(doc["last_tick"]["stages"]["load"]["outcome"].GetString()) == "not_run");
   CHECK(doc["backlog"]["snapshots"].GetInt() == 2);
   CHECK(doc["backlog"]["oldest_age_seconds"].GetDouble() >= 30.0);
@@ -284,7 +285,8 @@ struct RawClient {
     std::string out;
     const auto until = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -325,7 +327,8 @@ struct Limited {
   }
 };
 
-constexpr std::string_view kHealthz = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+constexpr std::string_view kHealthz =
+    "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
 } // namespace
 
@@ -355,10 +358,12 @@ TEST_CASE("a flood of idle connections cannot lock a probe out", "[server][limit
   CHECK(idle.front()->closed_by_server());
   CHECK_FALSE(idle.back()->closed_by_server());
   const auto text = f.metrics.serialize();
-  CHECK(text.find("coingecko_etl_http_server_connections_closed_total{reason=\"limit\"} 0\n") == std::string::npos);
+  CHECK(text.find("coingecko_etl_http_server_connections_closed_total{reason=\"limit\"} 0\n") ==
+        std::string::npos);
 }
 
-TEST_CASE("a client trickling its request is cut at the whole-request deadline", "[server][limits]") {
+TEST_CASE("a client trickling its request is cut at the whole-request deadline",
+          "[server][limits]") {
   Limited f(16, 600ms);
 
   RawClient slow(f.port);
@@ -385,12 +390,14 @@ TEST_CASE("oversized request lines and headers are refused at once", "[server][l
   Limited f(16, 5s);
 
   RawClient long_uri(f.port);
-  REQUIRE(long_uri.send("GET /healthz?" + std::string(20'000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(
+      long_uri.send("GET /healthz?" + std::string(20'000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n"));
   CHECK(long_uri.read_all(2s).rfind("HTTP/1.1 414 ", 0) == 0);
 
   RawClient many_headers(f.port);
   std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
-  for (int i = 0; i < 400; ++i) request += "X-Pad-" + std::to_string(i) + ": " + std::string(60, 'b') + "\r\n";
+  for (int i = 0; i < 400; ++i)
+    request += "X-Pad-" + std::to_string(i) + ": " + std::string(60, 'b') + "\r\n";
   REQUIRE(many_headers.send(request + "\r\n"));
   CHECK(many_headers.read_all(2s).rfind("HTTP/1.1 431 ", 0) == 0);
 }
@@ -399,9 +406,10 @@ TEST_CASE("kept-alive and pipelined requests are answered in order", "[server][l
   Limited f(16, 5s);
 
   RawClient client(f.port);
-  REQUIRE(client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                      "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /metrics HTTP/1.1\r\n"
-                      "Host: x\r\nConnection: close\r\n\r\n"));
+  REQUIRE(client.send(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /metrics HTTP/1.1\r\n"
+      "Host: x\r\nConnection: close\r\n\r\n"));
   const auto reply = client.read_all(3s);
   const auto first = reply.find("HTTP/1.1 503 ");
   const auto second = reply.find("HTTP/1.1 404 ");
@@ -420,7 +428,7 @@ TEST_CASE("stop returns at once whatever the clients do", "[server][limits]") {
   Limited f(64, 30s);
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < 20; ++i) clients.push_back(std::make_unique<RawClient>(f.port));
-  REQUIRE(clients[0]->send("GET /healthz HTTP/1.1\r\nHost: x\r\n")); // half a request
+  REQUIRE(clients[0]->send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));     // half a request
   REQUIRE(clients[1]->send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")); // a response not read
   std::this_thread::sleep_for(100ms); // let the server take them in (not a synchronization)
   const auto started = std::chrono::steady_clock::now();

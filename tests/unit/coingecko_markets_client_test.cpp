@@ -13,24 +13,27 @@ using etl::coingecko::AttemptEvent;
 using etl::coingecko::ClientObserver;
 using etl::coingecko::ClientOptions;
 using etl::coingecko::FetchFailure;
+using etl::coingecko::MarketsClient;
+using etl::coingecko::Plan;
+using etl::coingecko::WaitEvent;
 using etl::http::HttpRequest;
 using etl::http::HttpResponse;
 using etl::http::HttpTransport;
-using etl::coingecko::MarketsClient;
-using etl::coingecko::Plan;
 using etl::http::TransportError;
 using etl::http::TransportErrorKind;
-using etl::coingecko::WaitEvent;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 using Result = tl::expected<HttpResponse, TransportError>;
 
-Result reply(long status, std::string body = "[]", std::optional<std::string> retry_after = std::nullopt) {
+Result reply(long status, std::string body = "[]",
+             std::optional<std::string> retry_after = std::nullopt) {
   return HttpResponse{status, std::move(body), std::move(retry_after), "application/json"};
 }
-Result broken(TransportErrorKind kind) { return tl::make_unexpected(TransportError{kind, "scripted"}); }
+Result broken(TransportErrorKind kind) {
+  return tl::make_unexpected(TransportError{kind, "scripted"});
+}
 
 // Replays scripted results in order; an optional hook runs inside get() (a slow transfer).
 struct FakeTransport final : HttpTransport {
@@ -54,7 +57,9 @@ struct Events {
 
   ClientObserver observer() {
     return ClientObserver{
-        [this](const AttemptEvent& e) { attempts.emplace_back(e.status, std::string(e.failure_reason)); },
+        [this](const AttemptEvent& e) {
+          attempts.emplace_back(e.status, std::string(e.failure_reason));
+        },
         [this](const WaitEvent& e) { waits.emplace_back(std::string(e.cause), e.waited.count()); }};
   }
   std::size_t count(std::string_view cause) const {
@@ -89,7 +94,8 @@ std::optional<std::string> header(const HttpRequest& r, std::string_view name) {
 
 TEST_CASE("fetch_page: 500 then 200 succeeds on the second attempt") {
   FakeTransport transport;
-  transport.script = {reply(500, R"({"status":500,"error":"Internal Server Error"})"), reply(200, "[1]")};
+  transport.script = {reply(500, R"({"status":500,"error":"Internal Server Error"})"),
+                      reply(200, "[1]")};
   StopSignal stop;
   Events events;
   MarketsClient client(fast_options(), transport, stop, events.observer(), 42);
@@ -179,7 +185,8 @@ TEST_CASE("fetch_page: persistent 503 gives up after max_attempts as server_erro
 
 TEST_CASE("fetch_page: network errors are retried; a final one is a transport failure") {
   FakeTransport transport;
-  transport.script = {broken(TransportErrorKind::connect), broken(TransportErrorKind::timeout), reply(200, "[]")};
+  transport.script = {broken(TransportErrorKind::connect), broken(TransportErrorKind::timeout),
+                      reply(200, "[]")};
   StopSignal stop;
   Events events;
   MarketsClient client(fast_options(), transport, stop, events.observer());
@@ -322,7 +329,8 @@ TEST_CASE("fetch_page: the API key goes in the plan's header, never the URL") {
     Plan plan;
     const char* header;
   };
-  const auto c = GENERATE(Case{Plan::demo, "x-cg-demo-api-key"}, Case{Plan::pro, "x-cg-pro-api-key"});
+  const auto c =
+      GENERATE(Case{Plan::demo, "x-cg-demo-api-key"}, Case{Plan::pro, "x-cg-pro-api-key"});
   FakeTransport transport;
   transport.script = {reply(200)};
   StopSignal stop;
@@ -333,7 +341,8 @@ TEST_CASE("fetch_page: the API key goes in the plan's header, never the URL") {
   REQUIRE(client.fetch_page("usd", 1, Clock::now() + 10s).has_value());
   const auto& request = transport.requests.at(0);
   CHECK(header(request, c.header) == "CG-topsecret");
-  CHECK(header(request, c.plan == Plan::demo ? "x-cg-pro-api-key" : "x-cg-demo-api-key") == std::nullopt);
+  CHECK(header(request, c.plan == Plan::demo ? "x-cg-pro-api-key" : "x-cg-demo-api-key") ==
+        std::nullopt);
   CHECK(header(request, "Accept") == "application/json");
   CHECK(request.url.find("CG-topsecret") == std::string::npos);
 }

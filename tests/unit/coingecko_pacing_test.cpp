@@ -30,12 +30,14 @@ double worst_call_offset(const Config& c, int sweeps) {
   for (std::int64_t tick = 0; tick < ticks; ++tick) {
     const auto start = t0 + tick * c.interval;
     auto now = start;
-    const auto plan = etl::pipeline::plan_tick(cursor, c.pages, c.currencies, pacing.budget_per_tick);
+    const auto plan =
+        etl::pipeline::plan_tick(cursor, c.pages, c.currencies, pacing.budget_per_tick);
     cursor = plan.next_cursor;
     for (std::size_t call = 0; call < plan.calls.size(); ++call) {
       now += limiter.wait_needed(now);
       limiter.consume(now);
-      worst = std::max(worst, std::chrono::duration<double>(now - start) / std::chrono::duration<double>(c.interval));
+      worst = std::max(worst, std::chrono::duration<double>(now - start) /
+                                  std::chrono::duration<double>(c.interval));
     }
   }
   return worst;
@@ -45,13 +47,13 @@ double worst_call_offset(const Config& c, int sweeps) {
 
 TEST_CASE("pacing: every planned call of a tick leaves before the next tick", "[pacing]") {
   const Config configs[] = {
-      {1, 1, 5, 30s},      // keyless default
-      {70, 1, 30, 60s},    // demo, whole market, one currency: 3 ticks per sweep
-      {70, 3, 30, 60s},    // demo, three currencies: 7 ticks per sweep
-      {70, 3, 500, 30s},   // pro
-      {12, 2, 5, 12s},     // keyless, exactly one call per tick
-      {7, 3, 45, 4s},      // odd numbers
-      {3, 1, 6000, 1s},    // the system tests' setting
+      {1, 1, 5, 30s},    // keyless default
+      {70, 1, 30, 60s},  // demo, whole market, one currency: 3 ticks per sweep
+      {70, 3, 30, 60s},  // demo, three currencies: 7 ticks per sweep
+      {70, 3, 500, 30s}, // pro
+      {12, 2, 5, 12s},   // keyless, exactly one call per tick
+      {7, 3, 45, 4s},    // odd numbers
+      {3, 1, 6000, 1s},  // the system tests' setting
   };
   for (const auto& c : configs) {
     INFO("pages=" << c.pages << " currencies=" << c.currencies << " rate=" << c.rate
@@ -61,7 +63,8 @@ TEST_CASE("pacing: every planned call of a tick leaves before the next tick", "[
   }
 }
 
-TEST_CASE("pacing: without the rolling sweep the same whole-market tick would overrun", "[pacing]") {
+TEST_CASE("pacing: without the rolling sweep the same whole-market tick would overrun",
+          "[pacing]") {
   // The demo plan polling 70 pages x 3 currencies every minute: burst-1 pacing needs 7 minutes
   // for one tick's 210 calls, which is why the pages are spread over ticks instead.
   const RateLimiter::Clock::time_point t0{};
@@ -75,7 +78,8 @@ TEST_CASE("pacing: without the rolling sweep the same whole-market tick would ov
   CHECK(etl::pacing::compute_pacing(70, 3, 30, 60s).ticks_per_sweep == 7);
 }
 
-TEST_CASE("pacing: an interval shorter than one call's spacing is bounded by the rate", "[pacing]") {
+TEST_CASE("pacing: an interval shorter than one call's spacing is bounded by the rate",
+          "[pacing]") {
   // 5/min is one call per 12 s; ticking every 10 s cannot make a call every tick. The pacing
   // says so (config_warnings names it), and the implied rate never exceeds the limiter's.
   const auto p = etl::pacing::compute_pacing(1, 1, 5, 10s);

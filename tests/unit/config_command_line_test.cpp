@@ -44,8 +44,9 @@ TEST_CASE("config: every command is recognised", "[config]") {
 }
 
 TEST_CASE("config: variable flags work with = and with a separate value", "[config]") {
-  const auto line = parse({"once", "--poll-interval", "5s", "--per-page=50", "--vs-currency=usd,eur",
-                           "--env-file", "/tmp/x.env", "--log-level", "-weird-but-a-value"});
+  const auto line =
+      parse({"once", "--poll-interval", "5s", "--per-page=50", "--vs-currency=usd,eur",
+             "--env-file", "/tmp/x.env", "--log-level", "-weird-but-a-value"});
   REQUIRE(line.has_value());
   CHECK(line->command == Command::once);
   CHECK(line->overrides.at("POLL_INTERVAL") == "5s");
@@ -55,7 +56,8 @@ TEST_CASE("config: variable flags work with = and with a separate value", "[conf
   REQUIRE(line->env_file.has_value());
   CHECK(*line->env_file == "/tmp/x.env");
 
-  const auto eq = parse({"--poll-interval=5s", "--env-file=a.env", "--database-url=postgres://h/db?x=1"});
+  const auto eq =
+      parse({"--poll-interval=5s", "--env-file=a.env", "--database-url=postgres://h/db?x=1"});
   REQUIRE(eq.has_value());
   CHECK(eq->overrides.at("POLL_INTERVAL") == "5s");
   CHECK(eq->overrides.at("DATABASE_URL") == "postgres://h/db?x=1");
@@ -65,7 +67,8 @@ TEST_CASE("config: variable flags work with = and with a separate value", "[conf
 TEST_CASE("config: every documented variable has a flag", "[config]") {
   for (const auto& doc : etl::config::variable_docs()) {
     std::string flag = "--";
-    for (const char c : doc.name) flag += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char c : doc.name)
+      flag += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     const std::string arg = flag + "=v";
     const auto line = parse({arg.c_str()});
     INFO(arg);
@@ -114,11 +117,13 @@ TEST_CASE("config: command-line mistakes are all reported", "[config]") {
   }
 }
 
-TEST_CASE("config: usage text lists commands, flags, precedence, exit status and every variable", "[config]") {
+TEST_CASE("config: usage text lists commands, flags, precedence, exit status and every variable",
+          "[config]") {
   const std::string text = etl::config::usage_text();
-  for (const char* needle : {"run", "once", "migrate", "replay", "check-config", "--help", "--version", "--env-file",
-                             "flags > environment > .env file > defaults", "2 bad usage or invalid configuration",
-                             "--poll-interval"}) {
+  for (const char* needle :
+       {"run", "once", "migrate", "replay", "check-config", "--help", "--version", "--env-file",
+        "flags > environment > .env file > defaults", "2 bad usage or invalid configuration",
+        "--poll-interval"}) {
     INFO(needle);
     CHECK(text.find(needle) != std::string::npos);
   }
@@ -126,7 +131,8 @@ TEST_CASE("config: usage text lists commands, flags, precedence, exit status and
     INFO(doc.name);
     CHECK(text.find(std::string(doc.name) + "  (") != std::string::npos);
     CHECK(text.find(std::string(doc.meaning)) != std::string::npos);
-    if (!doc.default_value.empty()) CHECK(text.find("default: " + std::string(doc.default_value)) != std::string::npos);
+    if (!doc.default_value.empty())
+      CHECK(text.find("default: " + std::string(doc.default_value)) != std::string::npos);
   }
 }
 
@@ -163,7 +169,8 @@ TEST_CASE("config: .env.example is the text generated from variable_docs", "[con
   std::string uncommented;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("# ", 0) == 0 && line.find('=') != std::string::npos && line.find(' ', 2) == std::string::npos) {
+    if (line.rfind("# ", 0) == 0 && line.find('=') != std::string::npos &&
+        line.find(' ', 2) == std::string::npos) {
       uncommented += line.substr(2) + "\n";
     }
   }
@@ -187,7 +194,8 @@ TEST_CASE("config: backfill's --ohlc and --coins-list", "[config]") {
   CHECK_FALSE(plain->backfill.coins_list);
   const auto wrong = parse({"run", "--coins-list"});
   REQUIRE_FALSE(wrong.has_value());
-  CHECK(all(wrong.error()).find("--coins-list belongs to the backfill command") != std::string::npos);
+  CHECK(all(wrong.error()).find("--coins-list belongs to the backfill command") !=
+        std::string::npos);
   const std::string usage = etl::config::usage_text();
   CHECK(usage.find("--coins-list") != std::string::npos);
   CHECK(usage.find("--ohlc               also OHLC candles") != std::string::npos);

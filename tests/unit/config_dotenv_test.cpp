@@ -76,6 +76,7 @@ TEST_CASE("config: merge_sources applies flags over environment over .env", "[co
   const Environment process = {{"B", "env"}, {"C", "env"}, {"D", "env"}};
   const Environment flags = {{"C", "flag"}, {"E", "flag"}};
   const Environment merged = merge_sources(dotenv, process, flags);
-  const Environment expected = {{"A", "dotenv"}, {"B", "env"}, {"C", "flag"}, {"D", "env"}, {"E", "flag"}};
+  const Environment expected = {
+      {"A", "dotenv"}, {"B", "env"}, {"C", "flag"}, {"D", "env"}, {"E", "flag"}};
   CHECK(merged == expected);
 }

@@ -7,10 +7,10 @@
 #include <random>
 
 using namespace std::chrono_literals;
+using etl::coingecko::Plan;
 using etl::config::Config;
 using etl::config::Environment;
 using etl::config::load_config;
-using etl::coingecko::Plan;
 
 namespace {
 
@@ -21,7 +21,8 @@ class TempDir {
 public:
   TempDir() {
     std::random_device rd;
-    m_path = std::filesystem::temp_directory_path() / ("etl-config-test-" + std::to_string(rd()) + std::to_string(rd()));
+    m_path = std::filesystem::temp_directory_path() /
+             ("etl-config-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(m_path);
   }
   ~TempDir() {
@@ -161,7 +162,8 @@ TEST_CASE("config: valid values for every variable are taken", "[config]") {
   CHECK(c.shutdown_timeout == 60s);
 }
 
-TEST_CASE("config: each bad setting is reported with its name, value and what is allowed", "[config]") {
+TEST_CASE("config: each bad setting is reported with its name, value and what is allowed",
+          "[config]") {
   TempDir dir;
   const std::string regular_file = dir.write("plain.txt", "x");
   struct Case {
@@ -181,7 +183,8 @@ TEST_CASE("config: each bad setting is reported with its name, value and what is
       {{{"PER_PAGE", "-1"}}, "PER_PAGE=\"-1\""},
       {{{"PAGES", "0"}}, "PAGES=\"0\": must be an integer from 1 to 1000"},
       {{{"PAGES", "99999999999999999999999"}}, "PAGES=\"99999999999999999999999\""},
-      {{{"COINGECKO_URL", "ftp://x"}}, "COINGECKO_URL=\"ftp://x\": must be an http:// or https:// URL with a host"},
+      {{{"COINGECKO_URL", "ftp://x"}},
+       "COINGECKO_URL=\"ftp://x\": must be an http:// or https:// URL with a host"},
       {{{"COINGECKO_URL", "not a url"}}, "COINGECKO_URL=\"not a url\": must be an http"},
       {{{"COINGECKO_URL", "https://"}}, "COINGECKO_URL=\"https://\""},
       {{{"COINGECKO_URL", "https://host:99999/x"}}, "COINGECKO_URL=\"https://host:99999/x\""},
@@ -195,26 +198,33 @@ TEST_CASE("config: each bad setting is reported with its name, value and what is
       {{{"COINGECKO_API_PLAN", "pro"}}, "COINGECKO_API_PLAN=\"pro\": needs COINGECKO_API_KEY"},
       {{{"COINGECKO_API_PLAN", "public"}, {"COINGECKO_API_KEY", kSecret}},
        "COINGECKO_API_PLAN=\"public\": a key is set"},
-      {{{"COINGECKO_API_KEY", kSecret}, {"COINGECKO_API_PLAN", "pro"},
+      {{{"COINGECKO_API_KEY", kSecret},
+        {"COINGECKO_API_PLAN", "pro"},
         {"COINGECKO_URL", "https://api.coingecko.com/api/v3/coins/markets"}},
        "plan pro must use https://pro-api.coingecko.com"},
       {{{"POSTGRES_PORT", "five"}}, "POSTGRES_PORT=\"five\": must be an integer from 1 to 65535"},
       {{{"POSTGRES_PORT", "70000"}}, "POSTGRES_PORT=\"70000\": must be an integer from 1 to 65535"},
       {{{"POSTGRES_PORT", "0"}}, "POSTGRES_PORT=\"0\""},
       {{{"POSTGRES_HOST", ""}}, "POSTGRES_HOST=\"\": must be non-empty"},
-      {{{"HTTP_ADDR", "8080"}}, "HTTP_ADDR=\"8080\": must be host:port with a port from 0 to 65535"},
+      {{{"HTTP_ADDR", "8080"}},
+       "HTTP_ADDR=\"8080\": must be host:port with a port from 0 to 65535"},
       {{{"HTTP_ADDR", "localhost:http"}}, "HTTP_ADDR=\"localhost:http\""},
       {{{"HTTP_ADDR", "0.0.0.0:65536"}}, "HTTP_ADDR=\"0.0.0.0:65536\""},
       {{{"HTTP_ADDR", "::1:8080"}}, "HTTP_ADDR=\"::1:8080\""},
-      {{{"HTTP_MAX_CONNECTIONS", "0"}}, "HTTP_MAX_CONNECTIONS=\"0\": must be an integer from 1 to 65536"},
+      {{{"HTTP_MAX_CONNECTIONS", "0"}},
+       "HTTP_MAX_CONNECTIONS=\"0\": must be an integer from 1 to 65536"},
       {{{"HTTP_MAX_CONNECTIONS", "65537"}}, "HTTP_MAX_CONNECTIONS=\"65537\""},
-      {{{"LOG_LEVEL", "verbose"}}, "LOG_LEVEL=\"verbose\": must be trace, debug, info, warn, error, critical or off"},
+      {{{"LOG_LEVEL", "verbose"}},
+       "LOG_LEVEL=\"verbose\": must be trace, debug, info, warn, error, critical or off"},
       {{{"LOG_FORMAT", "xml"}}, "LOG_FORMAT=\"xml\": must be text or json"},
       {{{"SHUTDOWN_TIMEOUT", "0"}}, "SHUTDOWN_TIMEOUT=\"0\": must be a duration from 1s to 10m"},
       {{{"SHUTDOWN_TIMEOUT", "11m"}}, "SHUTDOWN_TIMEOUT=\"11m\""},
-      {{{"DATA_DIR", regular_file}}, "DATA_DIR=\"" + regular_file + "\": exists but is not a directory"},
-      {{{"LOG_DIR", regular_file}}, "LOG_DIR=\"" + regular_file + "\": exists but is not a directory"},
-      {{{"RATE_LIMIT_PER_MINUTE", "-1"}}, "RATE_LIMIT_PER_MINUTE=\"-1\": must be a number of calls per minute above 0"},
+      {{{"DATA_DIR", regular_file}},
+       "DATA_DIR=\"" + regular_file + "\": exists but is not a directory"},
+      {{{"LOG_DIR", regular_file}},
+       "LOG_DIR=\"" + regular_file + "\": exists but is not a directory"},
+      {{{"RATE_LIMIT_PER_MINUTE", "-1"}},
+       "RATE_LIMIT_PER_MINUTE=\"-1\": must be a number of calls per minute above 0"},
       {{{"RATE_LIMIT_PER_MINUTE", "0"}}, "RATE_LIMIT_PER_MINUTE=\"0\""},
       {{{"RATE_LIMIT_PER_MINUTE", "1e3"}}, "RATE_LIMIT_PER_MINUTE=\"1e3\""},
       {{{"RATE_LIMIT_PER_MINUTE", "10001"}}, "RATE_LIMIT_PER_MINUTE=\"10001\""},
@@ -227,7 +237,8 @@ TEST_CASE("config: each bad setting is reported with its name, value and what is
       {{{"CA_FILE", "/nonexistent/ca.pem"}}, "CA_FILE=\"/nonexistent/ca.pem\": cannot read file"},
       {{{"CA_FILE", dir.path().string()}}, "not a regular file"},
       {{{"VS_CURRENCY", ""}}, "VS_CURRENCY=\"\": each currency must be 1 to 10 letters or digits"},
-      {{{"VS_CURRENCY", "US D"}}, "VS_CURRENCY=\"US D\": each currency must be 1 to 10 letters or digits"},
+      {{{"VS_CURRENCY", "US D"}},
+       "VS_CURRENCY=\"US D\": each currency must be 1 to 10 letters or digits"},
       {{{"VS_CURRENCY", "usd,eur,USD"}}, "VS_CURRENCY=\"usd,eur,USD\": lists \"usd\" twice"},
       {{{"VS_CURRENCY", "usd,,eur"}}, "VS_CURRENCY=\"usd,,eur\""},
       {{{"VS_CURRENCY", "averyverylongcode"}}, "VS_CURRENCY=\"averyverylongcode\""},
@@ -240,7 +251,8 @@ TEST_CASE("config: each bad setting is reported with its name, value and what is
       {{{"MIGRATIONS_DIR", "/nonexistent/etl-migrations"}},
        "MIGRATIONS_DIR=\"/nonexistent/etl-migrations\": cannot read directory (No such file or directory); must be a "
        "readable directory"},
-      {{{"MIGRATIONS_DIR", ETL_MIGRATIONS_DIR "/0001_initial.sql"}}, "cannot read directory (not a directory)"},
+      {{{"MIGRATIONS_DIR", ETL_MIGRATIONS_DIR "/0001_initial.sql"}},
+       "cannot read directory (not a directory)"},
   };
   REQUIRE(cases.size() >= 25);
   for (const auto& c : cases) {
@@ -264,7 +276,8 @@ TEST_CASE("config: several bad settings are all reported at once", "[config]") {
   });
   CHECK(problems.size() == 7);
   const std::string all = joined(problems);
-  for (const char* name : {"PER_PAGE=", "PAGES=", "POLL_INTERVAL=", "LOG_LEVEL=", "HTTP_ADDR=", "POSTGRES_PORT=", "COINGECKO_URL="}) {
+  for (const char* name : {"PER_PAGE=", "PAGES=", "POLL_INTERVAL=", "LOG_LEVEL=", "HTTP_ADDR=",
+                           "POSTGRES_PORT=", "COINGECKO_URL="}) {
     CHECK(all.find(name) != std::string::npos);
   }
 }
@@ -275,8 +288,13 @@ TEST_CASE("config: unknown variables are ignored", "[config]") {
 }
 
 TEST_CASE("config: empty optional settings count as unset", "[config]") {
-  const Config c = valid({{"COINGECKO_API_KEY", ""}, {"COINGECKO_API_PLAN", ""}, {"RATE_LIMIT_PER_MINUTE", ""},
-                          {"CA_FILE", ""}, {"POSTGRES_PASSWORD", ""}, {"DATABASE_URL", ""}, {"MIGRATIONS_DIR", ""}});
+  const Config c = valid({{"COINGECKO_API_KEY", ""},
+                          {"COINGECKO_API_PLAN", ""},
+                          {"RATE_LIMIT_PER_MINUTE", ""},
+                          {"CA_FILE", ""},
+                          {"POSTGRES_PASSWORD", ""},
+                          {"DATABASE_URL", ""},
+                          {"MIGRATIONS_DIR", ""}});
   CHECK(c.api_plan == Plan::public_api);
   CHECK(c.rate_limit_per_minute == 5);
   CHECK_FALSE(c.ca_file.has_value());
@@ -307,8 +325,9 @@ TEST_CASE("config: the plan defaults from the key and sets the default rate", "[
     CHECK(c.rate_limit_per_minute == 12.5);
   }
   SECTION("the pro host needs plan pro") {
-    const auto problems = problems_of({{"COINGECKO_API_KEY", kSecret},
-                                       {"COINGECKO_URL", "https://pro-api.coingecko.com/api/v3/coins/markets"}});
+    const auto problems =
+        problems_of({{"COINGECKO_API_KEY", kSecret},
+                     {"COINGECKO_URL", "https://pro-api.coingecko.com/api/v3/coins/markets"}});
     CHECK(joined(problems).find("needs COINGECKO_API_PLAN=pro") != std::string::npos);
   }
 }
@@ -317,7 +336,8 @@ TEST_CASE("config: *_FILE secrets are read and their trailing newline dropped", 
   TempDir dir;
   const std::string key_file = dir.write("key", std::string(kSecret) + "\n");
   const std::string password_file = dir.write("password", "pa ss'word\r\n");
-  const Config c = valid({{"COINGECKO_API_KEY_FILE", key_file}, {"POSTGRES_PASSWORD_FILE", password_file}});
+  const Config c =
+      valid({{"COINGECKO_API_KEY_FILE", key_file}, {"POSTGRES_PASSWORD_FILE", password_file}});
   CHECK(c.api_key.reveal() == kSecret);
   CHECK(c.api_plan == Plan::demo);
   CHECK(c.postgres_password.reveal() == "pa ss'word");
@@ -329,11 +349,14 @@ TEST_CASE("config: *_FILE secrets are read and their trailing newline dropped", 
     CHECK(problems[0] == "POSTGRES_PASSWORD_FILE=\"" + empty + "\": file is empty");
   }
   SECTION("both password forms at once are an error") {
-    const auto problems = problems_of({{"POSTGRES_PASSWORD", "x"}, {"POSTGRES_PASSWORD_FILE", password_file}});
-    CHECK(joined(problems).find("POSTGRES_PASSWORD: is set together with POSTGRES_PASSWORD_FILE") != std::string::npos);
+    const auto problems =
+        problems_of({{"POSTGRES_PASSWORD", "x"}, {"POSTGRES_PASSWORD_FILE", password_file}});
+    CHECK(joined(problems).find("POSTGRES_PASSWORD: is set together with POSTGRES_PASSWORD_FILE") !=
+          std::string::npos);
   }
   SECTION("an unreadable key file does not also claim the key is missing") {
-    const auto problems = problems_of({{"COINGECKO_API_KEY_FILE", "/nonexistent/k"}, {"COINGECKO_API_PLAN", "demo"}});
+    const auto problems =
+        problems_of({{"COINGECKO_API_KEY_FILE", "/nonexistent/k"}, {"COINGECKO_API_PLAN", "demo"}});
     CHECK(problems.size() == 1);
   }
 }
@@ -369,7 +392,8 @@ TEST_CASE("config: DATABASE_URL is accepted in both schemes", "[config]") {
 }
 
 TEST_CASE("config: sub-second and compound durations reach the fields exactly", "[config]") {
-  const Config c = valid({{"POLL_INTERVAL", "0.5"}, {"RETENTION", "1.5h"}, {"HTTP_TIMEOUT", "1m30s"}});
+  const Config c =
+      valid({{"POLL_INTERVAL", "0.5"}, {"RETENTION", "1.5h"}, {"HTTP_TIMEOUT", "1m30s"}});
   CHECK(c.poll_interval == 500ms);
   CHECK(c.retention == 90min);
   CHECK(c.http_timeout == 90s);
@@ -390,27 +414,38 @@ TEST_CASE("config: a key over plain http is refused unless the host is loopback"
     return problems.size() == 1 && problems[0].find("COINGECKO_URL") != std::string::npos &&
            problems[0].find("clear text") != std::string::npos;
   };
-  CHECK(refused({{"COINGECKO_URL", "http://api.coingecko.com/api/v3/coins/markets"}, {"COINGECKO_API_KEY", "k"}}));
+  CHECK(refused({{"COINGECKO_URL", "http://api.coingecko.com/api/v3/coins/markets"},
+                 {"COINGECKO_API_KEY", "k"}}));
   CHECK(refused({{"COINGECKO_URL", "http://10.0.0.1/x?x_cg_demo_api_key=CG-q"}}));
   CHECK(refused({{"COINGECKO_URL", "http://128.0.0.1/x"}, {"COINGECKO_API_KEY", "k"}}));
   CHECK(refused({{"COINGECKO_URL", "http://localhost.example.com/x"}, {"COINGECKO_API_KEY", "k"}}));
-  for (const char* loopback : {"http://127.0.0.1:8/x", "http://127.255.0.9/x", "http://localhost/x", "http://[::1]:9/x",
-                               "http://LOCALHOST/x", "http://[::ffff:127.0.0.1]/x"}) {
+  for (const char* loopback :
+       {"http://127.0.0.1:8/x", "http://127.255.0.9/x", "http://localhost/x", "http://[::1]:9/x",
+        "http://LOCALHOST/x", "http://[::ffff:127.0.0.1]/x"}) {
     INFO(loopback);
-    CHECK(valid({{"COINGECKO_URL", loopback}, {"COINGECKO_API_KEY", "k"}}).coingecko_url == loopback);
+    CHECK(valid({{"COINGECKO_URL", loopback}, {"COINGECKO_API_KEY", "k"}}).coingecko_url ==
+          loopback);
   }
-  CHECK(valid({{"COINGECKO_URL", "https://api.coingecko.com/api/v3/coins/markets"}, {"COINGECKO_API_KEY", "k"}})
+  CHECK(valid({{"COINGECKO_URL", "https://api.coingecko.com/api/v3/coins/markets"},
+               {"COINGECKO_API_KEY", "k"}})
             .api_key.reveal() == "k");
-  CHECK(valid({{"COINGECKO_URL", "http://api.coingecko.com/api/v3/coins/markets"}}).api_key.empty()); // no key
+  CHECK(valid({{"COINGECKO_URL", "http://api.coingecko.com/api/v3/coins/markets"}})
+            .api_key.empty()); // no key
   // The refusal never repeats the key.
-  const auto text = problems_of({{"COINGECKO_URL", "http://10.0.0.1/x?x_cg_demo_api_key=CG-secret1"}});
+  const auto text =
+      problems_of({{"COINGECKO_URL", "http://10.0.0.1/x?x_cg_demo_api_key=CG-secret1"}});
   REQUIRE(text.size() == 1);
   CHECK(text[0].find("CG-secret1") == std::string::npos);
 }
 
 TEST_CASE("config: secrets given as flags are warned about by name, never by value", "[config]") {
-  const char* argv[] = {"coingecko-etl", "run", "--postgres-password=pw-1", "--coingecko-api-key", "key-2",
-                        "--database-url=postgresql://u@h/db", "--coingecko-url=https://h/x?x_cg_demo_api_key=k3",
+  const char* argv[] = {"coingecko-etl",
+                        "run",
+                        "--postgres-password=pw-1",
+                        "--coingecko-api-key",
+                        "key-2",
+                        "--database-url=postgresql://u@h/db",
+                        "--coingecko-url=https://h/x?x_cg_demo_api_key=k3",
                         "--poll-interval=5s"};
   const auto line = etl::config::parse_command_line(8, argv);
   REQUIRE(line);
@@ -424,15 +459,18 @@ TEST_CASE("config: secrets given as flags are warned about by name, never by val
   for (const char* value : {"pw-1", "key-2", "k3"}) CHECK(all.find(value) == std::string::npos);
 }
 
-TEST_CASE("config: DATABASE_URL_FILE reads the URI from a file and excludes DATABASE_URL", "[config]") {
-  const auto path = std::filesystem::temp_directory_path() / ("etl-dburl-" + std::to_string(std::random_device{}()));
+TEST_CASE("config: DATABASE_URL_FILE reads the URI from a file and excludes DATABASE_URL",
+          "[config]") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("etl-dburl-" + std::to_string(std::random_device{}()));
   {
     std::ofstream f(path);
     f << "postgresql://etl:pw@db:5432/markets\n";
   }
   const auto cfg = valid({{"DATABASE_URL_FILE", path.string()}});
   CHECK(cfg.conninfo() == "postgresql://etl:pw@db:5432/markets");
-  const auto both = problems_of({{"DATABASE_URL_FILE", path.string()}, {"DATABASE_URL", "postgresql://x@y/z"}});
+  const auto both =
+      problems_of({{"DATABASE_URL_FILE", path.string()}, {"DATABASE_URL", "postgresql://x@y/z"}});
   CHECK(both.size() == 1);
   std::filesystem::remove(path);
 }

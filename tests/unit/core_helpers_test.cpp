@@ -10,9 +10,9 @@
 #include <string>
 
 using namespace std::chrono;
-using etl::core::Fraction;
 using etl::core::format_iso8601;
 using etl::core::format_iso8601_basic;
+using etl::core::Fraction;
 using etl::core::with_default_conninfo_param;
 
 namespace {

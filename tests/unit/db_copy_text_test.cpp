@@ -1,5 +1,5 @@
-#include "db/copy_text.hpp"
 #include "core/byte_scan.hpp"
+#include "db/copy_text.hpp"
 
 #include "support/split.hpp"
 

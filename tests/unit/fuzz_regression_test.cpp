@@ -4,10 +4,10 @@
 // into the folder of its target (markets/, config/, retry_after/) under a name that says what
 // it is. Beyond "does not crash" each input must give a well-formed result: the invariants are
 // those the fuzz harnesses check, plus a few only a deterministic replay can.
-#include "http/retry_policy.hpp"
 #include "config/config.hpp"
-#include "market/parse_markets.hpp"
+#include "http/retry_policy.hpp"
 #include "market/fields.hpp"
+#include "market/parse_markets.hpp"
 #include "market/processed_json.hpp"
 
 #include <algorithm>
@@ -51,15 +51,15 @@ std::vector<Input> inputs_of(const std::string& target) {
   for (const fs::path& file : files) {
     std::ifstream in(file, std::ios::binary);
     REQUIRE(in.good());
-    inputs.push_back({file.filename().string(),
-                      std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>())});
+    inputs.push_back({file.filename().string(), std::string(std::istreambuf_iterator<char>(in),
+                                                            std::istreambuf_iterator<char>())});
   }
   return inputs;
 }
 
 // Strict RapidJSON: exact numbers, and strings must be valid UTF-8.
-constexpr unsigned kStrict = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag |
-                             rapidjson::kParseIterativeFlag;
+constexpr unsigned kStrict = rapidjson::kParseNumbersAsStringsFlag |
+                             rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
 
 bool is_valid_json(std::string_view json, bool want_object) {
   rapidjson::Document doc;
@@ -77,7 +77,8 @@ bool is_utf8(std::string_view text) {
 
 } // namespace
 
-TEST_CASE("fuzz regressions: markets inputs parse to well-formed pages or a named error", "[fuzz]") {
+TEST_CASE("fuzz regressions: markets inputs parse to well-formed pages or a named error",
+          "[fuzz]") {
   for (const Input& input : inputs_of("markets")) {
     INFO("tests/fuzz-regressions/markets/" << input.name);
     const auto page = etl::market::parse_markets(input.bytes);
@@ -156,7 +157,8 @@ TEST_CASE("fuzz regressions: config inputs give a valid config or named errors",
     (void)config->conninfo();
     // check-config output never shows a secret (values short enough to occur by chance aside).
     const std::string rendered = etl::config::render_effective(*config);
-    for (const etl::Secret* secret : {&config->api_key, &config->postgres_password, &config->database_url}) {
+    for (const etl::Secret* secret :
+         {&config->api_key, &config->postgres_password, &config->database_url}) {
       if (secret->reveal().size() >= 8) CHECK(rendered.find(secret->reveal()) == std::string::npos);
     }
   }

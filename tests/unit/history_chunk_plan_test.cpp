@@ -35,18 +35,20 @@ void check_windows(const Plan& plan, TimePoint floor_at) {
     CHECK(c.request.to <= kNow);
     CHECK(c.request.from >= floor_at);
     if (c.granularity == Granularity::daily) {
-      CHECK(span > days{90});  // served daily
+      CHECK(span > days{90}); // served daily
       CHECK(span <= days{365});
     } else if (c.granularity == Granularity::hourly) {
-      CHECK(span > days{1});   // never 5-minutely
-      CHECK(span < days{90});  // never daily
+      CHECK(span > days{1});  // never 5-minutely
+      CHECK(span < days{90}); // never daily
     }
   }
 }
 
 } // namespace
 
-TEST_CASE("history plan: 120 days = one daily window for the old part, one hourly for the last 88 days", "[history]") {
+TEST_CASE(
+    "history plan: 120 days = one daily window for the old part, one hourly for the last 88 days",
+    "[history]") {
   const Plan plan = plan_chunks(days_back(120, true));
   REQUIRE(plan.chunks.size() == 2);
   CHECK_FALSE(plan.clamped);
@@ -67,7 +69,8 @@ TEST_CASE("history plan: 120 days = one daily window for the old part, one hourl
   check_windows(plan, kNow - days{365} + hours{1});
 }
 
-TEST_CASE("history plan: public and demo reach 365 days; the rest is clamped and never requested", "[history]") {
+TEST_CASE("history plan: public and demo reach 365 days; the rest is clamped and never requested",
+          "[history]") {
   const Plan plan = plan_chunks(days_back(400, true));
   REQUIRE(plan.clamped);
   const TimePoint reach = kNow - days{365} + kReachMargin;
@@ -88,14 +91,17 @@ TEST_CASE("history plan: public and demo reach 365 days; the rest is clamped and
   }
 }
 
-TEST_CASE("history plan: pro has no reach limit; long ranges split into windows of at most 365 days", "[history]") {
+TEST_CASE(
+    "history plan: pro has no reach limit; long ranges split into windows of at most 365 days",
+    "[history]") {
   const Plan plan = plan_chunks(days_back(1000, false));
   CHECK_FALSE(plan.clamped);
   CHECK(count(plan, Granularity::daily) == 3);
   CHECK(count(plan, Granularity::hourly) == 1);
   CHECK(plan.chunks[0].core.from == kToday - days{1000});
   // Daily windows tile the old part without gaps.
-  for (std::size_t i = 1; i < 3; ++i) CHECK(plan.chunks[i].core.from == plan.chunks[i - 1].core.to + milliseconds{1});
+  for (std::size_t i = 1; i < 3; ++i)
+    CHECK(plan.chunks[i].core.from == plan.chunks[i - 1].core.to + milliseconds{1});
   CHECK(plan.chunks[2].core.to == kToday - kHourlyDays);
   check_windows(plan, TimePoint::min());
 }
@@ -170,5 +176,6 @@ TEST_CASE("history plan: subtract leaves the uncovered pieces", "[history]") {
   CHECK(subtract({at(0), at(10)}, {}) == std::vector<Range>{{at(0), at(10)}});
   CHECK(subtract({at(0), at(10)}, {{at(0), at(10)}}).empty());
   CHECK(subtract({at(0), at(10)}, {{at(2), at(3)}, {at(5), at(20)}}) ==
-        std::vector<Range>{{at(0), at(2) - milliseconds{1}}, {at(3) + milliseconds{1}, at(5) - milliseconds{1}}});
+        std::vector<Range>{{at(0), at(2) - milliseconds{1}},
+                           {at(3) + milliseconds{1}, at(5) - milliseconds{1}}});
 }

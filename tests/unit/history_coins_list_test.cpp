@@ -9,7 +9,8 @@ using namespace etl::history;
 using etl::testing::read_fixture;
 
 TEST_CASE("coins list: the real capture", "[history][coins_list]") {
-  const auto list = parse_coins_list(read_fixture("julianfssen__coingecko_ruby__coins_list_2021-05-15.json"));
+  const auto list =
+      parse_coins_list(read_fixture("julianfssen__coingecko_ruby__coins_list_2021-05-15.json"));
   REQUIRE(list);
   REQUIRE(list->coins.size() == 7248);
   CHECK(list->repeated == 0);
@@ -32,9 +33,11 @@ TEST_CASE("coins list: platforms as sent, unknown members skipped", "[history][c
 }
 
 TEST_CASE("coins list: bodies that are not a list", "[history][coins_list]") {
-  for (const char* bad : {R"({"error":"x"})", R"([{"id":"a","symbol":"a"}])", R"([{"id":1,"symbol":"a","name":"a"}])",
-                          R"([{"id":"","symbol":"a","name":"a"}])", R"([["a"]])", R"([{"id":"a","symbol":"a","name":"a","platforms":"x"}])",
-                          R"([{"id":"a","symbol":"a","name":"a","platforms":[]}])", "[", "", "null"}) {
+  for (const char* bad :
+       {R"({"error":"x"})", R"([{"id":"a","symbol":"a"}])", R"([{"id":1,"symbol":"a","name":"a"}])",
+        R"([{"id":"","symbol":"a","name":"a"}])", R"([["a"]])",
+        R"([{"id":"a","symbol":"a","name":"a","platforms":"x"}])",
+        R"([{"id":"a","symbol":"a","name":"a","platforms":[]}])", "[", "", "null"}) {
     INFO(bad);
     CHECK_FALSE(parse_coins_list(bad));
   }

@@ -37,8 +37,7 @@ TEST_CASE("fill quota: the daily counter stops at the allowance and resets each 
   DailyCredits zero(0);
   CHECK_FALSE(zero.try_spend(5));
   DailyCredits unlimited(std::nullopt);
-  for (int i = 0; i < 1000; ++i)
-    REQUIRE(unlimited.try_spend(7));
+  for (int i = 0; i < 1000; ++i) REQUIRE(unlimited.try_spend(7));
 }
 
 TEST_CASE("fill quota: the backfill's credit line names the plan's and the poller's share",

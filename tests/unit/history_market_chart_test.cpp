@@ -18,14 +18,19 @@ std::vector<ChartPoint> parse_ok(const std::string& body) {
   return std::move(*parsed);
 }
 
-Range everything() { return {TimePoint{milliseconds{0}}, TimePoint{milliseconds{4'000'000'000'000}}}; }
+Range everything() {
+  return {TimePoint{milliseconds{0}}, TimePoint{milliseconds{4'000'000'000'000}}};
+}
 
 } // namespace
 
-TEST_CASE("market_chart: the 90-day daily capture keeps 90 points at 00:00 UTC, exact text", "[history]") {
-  const auto points = parse_ok(read_fixture("julianfssen__coingecko_ruby__market_chart_bitcoin_usd_90d_daily_2021-05-15.json"));
+TEST_CASE("market_chart: the 90-day daily capture keeps 90 points at 00:00 UTC, exact text",
+          "[history]") {
+  const auto points = parse_ok(read_fixture(
+      "julianfssen__coingecko_ruby__market_chart_bitcoin_usd_90d_daily_2021-05-15.json"));
   REQUIRE(points.size() == 91);
-  CHECK(points.front() == ChartPoint{1613347200000, "48607.8745224845", "905515462576.995", "57738376570.131905"});
+  CHECK(points.front() ==
+        ChartPoint{1613347200000, "48607.8745224845", "905515462576.995", "57738376570.131905"});
   // The last point is "now", off the daily grid.
   CHECK(points.back().ts_ms == 1621089594000);
   const Selection s = select_points(points, Granularity::daily, everything());
@@ -37,22 +42,26 @@ TEST_CASE("market_chart: the 90-day daily capture keeps 90 points at 00:00 UTC, 
 }
 
 TEST_CASE("market_chart: the 1-day capture drops the near-duplicate last stamp", "[history]") {
-  const auto points = parse_ok(read_fixture("julianfssen__coingecko_ruby__market_chart_bitcoin_usd_1d_2021-05-15.json"));
+  const auto points = parse_ok(
+      read_fixture("julianfssen__coingecko_ruby__market_chart_bitcoin_usd_1d_2021-05-15.json"));
   REQUIRE(points.size() == 288);
   const Selection s = select_points(points, Granularity::five_minute, everything());
   CHECK(s.duplicates == 1);
   REQUIRE(s.kept.size() == 287);
   // Sorted by time: ...594000 comes before ...594955 and is the one kept.
-  CHECK(s.kept.back() == ChartPoint{1621089594000, "49078.83040364477", "918302952945.7565", "59650085993.00212"});
+  CHECK(s.kept.back() ==
+        ChartPoint{1621089594000, "49078.83040364477", "918302952945.7565", "59650085993.00212"});
   CHECK(s.kept.front().price == std::optional<std::string>("50675.258073370765"));
 }
 
 TEST_CASE("market_chart: the 30-day capture keeps every hourly stamp as served", "[history]") {
-  const auto points = parse_ok(read_fixture("julianfssen__coingecko_ruby__market_chart_bitcoin_usd_30d_2021-05-15.json"));
+  const auto points = parse_ok(
+      read_fixture("julianfssen__coingecko_ruby__market_chart_bitcoin_usd_30d_2021-05-15.json"));
   REQUIRE(points.size() == 722);
   const Selection s = select_points(points, Granularity::hourly, everything());
   CHECK(s.kept.size() == 722);
-  CHECK(s.kept.front() == ChartPoint{1618499053863, "62641.967327043465", "1172109995119.8372", "65940825884.2999"});
+  CHECK(s.kept.front() ==
+        ChartPoint{1618499053863, "62641.967327043465", "1172109995119.8372", "65940825884.2999"});
   CHECK(s.kept.back().ts_ms == 1621088009000);
   // About one point an hour: what the planner's sanity check expects.
   CHECK_FALSE(count_is_suspicious(static_cast<std::int64_t>(s.kept.size()), 30 * 24));
@@ -60,14 +69,16 @@ TEST_CASE("market_chart: the 30-day capture keeps every hourly stamp as served",
 }
 
 TEST_CASE("market_chart: the core range bounds what is kept", "[history]") {
-  const auto points = parse_ok(read_fixture("julianfssen__coingecko_ruby__market_chart_bitcoin_usd_90d_daily_2021-05-15.json"));
+  const auto points = parse_ok(read_fixture(
+      "julianfssen__coingecko_ruby__market_chart_bitcoin_usd_90d_daily_2021-05-15.json"));
   const Range core{TimePoint{milliseconds{1613433600000}}, TimePoint{milliseconds{1613606400000}}};
   const Selection s = select_points(points, Granularity::daily, core);
   CHECK(s.kept.size() == 3); // both ends inclusive
   CHECK(s.outside == 88);
 }
 
-TEST_CASE("market_chart: nulls stay null, series merge by timestamp, exponents kept as sent", "[history]") {
+TEST_CASE("market_chart: nulls stay null, series merge by timestamp, exponents kept as sent",
+          "[history]") {
   const auto points = parse_ok(
       R"({"prices":[[1000,1.5],[2000,null],[3000,2.5e-7]],"market_caps":[[1000,null],[2000,42]],"total_volumes":[[3000,7]],"extra":{"a":[1,{"b":2}]}})");
   REQUIRE(points.size() == 3);
@@ -77,14 +88,15 @@ TEST_CASE("market_chart: nulls stay null, series merge by timestamp, exponents k
 }
 
 TEST_CASE("market_chart: bodies that are not a chart are refused with a reason", "[history]") {
-  for (const std::string& body : {std::string(R"({"error":"coin not found"})"), std::string("[]"), std::string("<html>"),
-                                 std::string(R"({"prices":[[1,2]],"market_caps":[],"total_volumes":[)"),
-                                 std::string(R"({"prices":[[1.5,2]],"market_caps":[],"total_volumes":[]})"),
-                                 std::string(R"({"prices":[[1,"2"]],"market_caps":[],"total_volumes":[]})"),
-                                 std::string(R"({"prices":[[1,2,3]],"market_caps":[],"total_volumes":[]})"),
-                                 std::string(R"({"prices":[[1]],"market_caps":[],"total_volumes":[]})"),
-                                 std::string(R"({"prices":[],"prices":[],"market_caps":[],"total_volumes":[]})"),
-                                 std::string(R"({"prices":{},"market_caps":[],"total_volumes":[]})")}) {
+  for (const std::string& body :
+       {std::string(R"({"error":"coin not found"})"), std::string("[]"), std::string("<html>"),
+        std::string(R"({"prices":[[1,2]],"market_caps":[],"total_volumes":[)"),
+        std::string(R"({"prices":[[1.5,2]],"market_caps":[],"total_volumes":[]})"),
+        std::string(R"({"prices":[[1,"2"]],"market_caps":[],"total_volumes":[]})"),
+        std::string(R"({"prices":[[1,2,3]],"market_caps":[],"total_volumes":[]})"),
+        std::string(R"({"prices":[[1]],"market_caps":[],"total_volumes":[]})"),
+        std::string(R"({"prices":[],"prices":[],"market_caps":[],"total_volumes":[]})"),
+        std::string(R"({"prices":{},"market_caps":[],"total_volumes":[]})")}) {
     INFO(body);
     const auto parsed = parse_market_chart(body);
     REQUIRE_FALSE(parsed);
@@ -93,7 +105,8 @@ TEST_CASE("market_chart: bodies that are not a chart are refused with a reason",
 }
 
 TEST_CASE("market_chart: CoinGecko error bodies are recognised", "[history]") {
-  const auto e10012 = parse_api_error(read_fixture("Electron-Cash__Electron-Cash__error_10012_365d_2024-03-30.json"));
+  const auto e10012 = parse_api_error(
+      read_fixture("Electron-Cash__Electron-Cash__error_10012_365d_2024-03-30.json"));
   REQUIRE(e10012);
   CHECK(e10012->code == 10012);
   CHECK(e10012->message.find("exceeds the allowed time range") != std::string::npos);
@@ -101,7 +114,8 @@ TEST_CASE("market_chart: CoinGecko error bodies are recognised", "[history]") {
   REQUIRE(e404);
   CHECK_FALSE(e404->code);
   CHECK(e404->message == "coin not found");
-  const auto e429 = parse_api_error(read_fixture("nimblehq__jetpack-compose-crypto__error_429_2022-09-29.json"));
+  const auto e429 =
+      parse_api_error(read_fixture("nimblehq__jetpack-compose-crypto__error_429_2022-09-29.json"));
   REQUIRE(e429);
   CHECK(e429->code == 429);
   CHECK_FALSE(parse_api_error("Throttled"));

@@ -33,21 +33,27 @@ OhlcPlanRequest days_back(int n, bool pro) {
 
 } // namespace
 
-TEST_CASE("ohlc: the 7-day capture is 42 candles of 4 hours, exact decimal text", "[history][ohlc]") {
-  const auto candles = parse_ok(read_fixture("julianfssen__coingecko_ruby__ohlc_bitcoin_usd_7d_2021-05-15.json"));
+TEST_CASE("ohlc: the 7-day capture is 42 candles of 4 hours, exact decimal text",
+          "[history][ohlc]") {
+  const auto candles =
+      parse_ok(read_fixture("julianfssen__coingecko_ruby__ohlc_bitcoin_usd_7d_2021-05-15.json"));
   REQUIRE(candles.size() == 42);
-  CHECK(candles.front() == OhlcCandle{1620504000000, "57945.79", "59122.18", "57945.79", "59122.18"});
+  CHECK(candles.front() ==
+        OhlcCandle{1620504000000, "57945.79", "59122.18", "57945.79", "59122.18"});
   CHECK(candles.back() == OhlcCandle{1621094400000, "48868.6", "49675.91", "48868.6", "49675.91"});
   // "58909.0" keeps its trailing zero: the text is CoinGecko's, never a double's.
   CHECK(candles[8] == OhlcCandle{1620619200000, "58213.93", "59005.01", "58213.93", "58909.0"});
-  for (std::size_t i = 1; i < candles.size(); ++i) CHECK(candles[i].ts_ms - candles[i - 1].ts_ms == 14'400'000);
+  for (std::size_t i = 1; i < candles.size(); ++i)
+    CHECK(candles[i].ts_ms - candles[i - 1].ts_ms == 14'400'000);
   CHECK(candle_for_days(7) == Candle::four_hours);
 }
 
 TEST_CASE("ohlc: the 30-day MYR capture is 180 candles of 4 hours", "[history][ohlc]") {
-  const auto candles = parse_ok(read_fixture("julianfssen__coingecko_ruby__ohlc_bitcoin_myr_30d_2021-05-15.json"));
+  const auto candles =
+      parse_ok(read_fixture("julianfssen__coingecko_ruby__ohlc_bitcoin_myr_30d_2021-05-15.json"));
   REQUIRE(candles.size() == 180);
-  CHECK(candles.front() == OhlcCandle{1618516800000, "260184.16", "260184.16", "257817.26", "258923.13"});
+  CHECK(candles.front() ==
+        OhlcCandle{1618516800000, "260184.16", "260184.16", "257817.26", "258923.13"});
   CHECK(candles.back().ts_ms == 1621094400000);
   CHECK(candle_for_days(30) == Candle::four_hours);
   // Every candle of the answer to days=30 is kept by the public chunk planned at capture time.
@@ -68,10 +74,11 @@ TEST_CASE("ohlc: nulls, bad bodies and error objects", "[history][ohlc]") {
   CHECK(candles[0] == OhlcCandle{1620504000000, std::nullopt, "1.5", "0.25", "1e-7"});
   CHECK(candles[1].close == "0");
   CHECK(parse_ok("[]").empty());
-  for (const char* bad : {R"({"error":"coin not found"})", R"([[1620504000000,1,2,3]])", R"([[1620504000000,1,2,3,4,5]])",
-                          R"([["1620504000000",1,2,3,4]])", R"([[1620504000000,"1",2,3,4]])", R"([[-1,1,2,3,4]])",
-                          R"([[1.5,1,2,3,4]])", R"([1620504000000,1,2,3,4])", R"([[[1],1,2,3,4]])", "[[1,2,3,4,5]",
-                          "", "null"}) {
+  for (const char* bad :
+       {R"({"error":"coin not found"})", R"([[1620504000000,1,2,3]])",
+        R"([[1620504000000,1,2,3,4,5]])", R"([["1620504000000",1,2,3,4]])",
+        R"([[1620504000000,"1",2,3,4]])", R"([[-1,1,2,3,4]])", R"([[1.5,1,2,3,4]])",
+        R"([1620504000000,1,2,3,4])", R"([[[1],1,2,3,4]])", "[[1,2,3,4,5]", "", "null"}) {
     INFO(bad);
     CHECK_FALSE(parse_ohlc(bad));
   }
@@ -79,19 +86,23 @@ TEST_CASE("ohlc: nulls, bad bodies and error objects", "[history][ohlc]") {
 }
 
 TEST_CASE("ohlc: a chunk keeps the candles opening inside it, once per stamp", "[history][ohlc]") {
-  OhlcChunk c{Candle::hourly, {TimePoint{hours{10}}, TimePoint{hours{13}} - milliseconds{1}}, 0, {}, 3, false};
+  OhlcChunk c{
+      Candle::hourly, {TimePoint{hours{10}}, TimePoint{hours{13}} - milliseconds{1}}, 0, {}, 3,
+      false};
   std::vector<OhlcCandle> in;
-  for (const int h : {13, 10, 11, 12, 12, 14}) in.push_back({h * 3'600'000LL, std::to_string(h), "1", "1", "1"});
+  for (const int h : {13, 10, 11, 12, 12, 14})
+    in.push_back({h * 3'600'000LL, std::to_string(h), "1", "1", "1"});
   const auto sel = select_candles(in, c);
   REQUIRE(sel.kept.size() == 3);
   CHECK(sel.kept[0].ts_ms == 11 * 3'600'000LL); // closes 11:00: opened 10:00, inside
   CHECK(sel.kept[2].ts_ms == 13 * 3'600'000LL); // closes 13:00: opened 12:00, inside
-  CHECK(sel.kept[1].open == "12");             // the first of a repeated stamp
-  CHECK(sel.outside == 2);                     // closes 10:00 (the window before) and 14:00 (after)
+  CHECK(sel.kept[1].open == "12");              // the first of a repeated stamp
+  CHECK(sel.outside == 2); // closes 10:00 (the window before) and 14:00 (after)
   CHECK(sel.duplicates == 1);
 }
 
-TEST_CASE("ohlc plan: public/demo asks /ohlc once with the smallest days of the enum", "[history][ohlc]") {
+TEST_CASE("ohlc plan: public/demo asks /ohlc once with the smallest days of the enum",
+          "[history][ohlc]") {
   CHECK(ohlc_days_for(1) == 1);
   CHECK(ohlc_days_for(2) == 7);
   CHECK(ohlc_days_for(30) == 30);
@@ -101,16 +112,17 @@ TEST_CASE("ohlc plan: public/demo asks /ohlc once with the smallest days of the 
   CHECK(candle_for_days(1) == Candle::thirty_minutes);
   CHECK(candle_for_days(14) == Candle::four_hours);
   CHECK(candle_for_days(90) == Candle::four_days);
-  for (const auto& [wanted, days, candle] : {std::tuple{1, 1, Candle::thirty_minutes}, std::tuple{7, 7, Candle::four_hours},
-                                            std::tuple{20, 30, Candle::four_hours}, std::tuple{30, 30, Candle::four_hours},
-                                            std::tuple{120, 180, Candle::four_days}, std::tuple{365, 365, Candle::four_days}}) {
+  for (const auto& [wanted, days, candle] :
+       {std::tuple{1, 1, Candle::thirty_minutes}, std::tuple{7, 7, Candle::four_hours},
+        std::tuple{20, 30, Candle::four_hours}, std::tuple{30, 30, Candle::four_hours},
+        std::tuple{120, 180, Candle::four_days}, std::tuple{365, 365, Candle::four_days}}) {
     INFO(wanted);
     const auto plan = plan_ohlc(days_back(wanted, false));
     REQUIRE(plan.chunks.size() == 1);
     const auto& c = plan.chunks[0];
     CHECK(c.days == days);
     CHECK(c.candle == candle);
-    CHECK(c.open);           // it reaches now: provisional
+    CHECK(c.open); // it reaches now: provisional
     CHECK(c.core.to == kNow);
     CHECK(c.expected_candles == days * 86'400'000LL / size_of(candle).count());
     CHECK_FALSE(plan.clamped);
@@ -126,7 +138,8 @@ TEST_CASE("ohlc plan: public/demo beyond 365 days is clamped, never asked", "[hi
   CHECK(plan.chunks[0].days == 365);
 }
 
-TEST_CASE("ohlc plan: a past --from/--to range on public is done once fetched, then skipped", "[history][ohlc]") {
+TEST_CASE("ohlc plan: a past --from/--to range on public is done once fetched, then skipped",
+          "[history][ohlc]") {
   OhlcPlanRequest r;
   r.range = {kToday - days{20}, kToday - days{10} - milliseconds{1}};
   r.now = kNow;
@@ -140,7 +153,8 @@ TEST_CASE("ohlc plan: a past --from/--to range on public is done once fetched, t
   CHECK(plan.skipped_done == 1);
 }
 
-TEST_CASE("ohlc plan: pro uses /ohlc/range within CoinGecko's per-request limits", "[history][ohlc]") {
+TEST_CASE("ohlc plan: pro uses /ohlc/range within CoinGecko's per-request limits",
+          "[history][ohlc]") {
   SECTION("up to 31 days: one hourly window") {
     const auto plan = plan_ohlc(days_back(30, true));
     REQUIRE(plan.chunks.size() == 1);
@@ -188,7 +202,8 @@ TEST_CASE("ohlc plan: pro uses /ohlc/range within CoinGecko's per-request limits
 }
 
 TEST_CASE("ohlc: candle names round-trip", "[history][ohlc]") {
-  for (const Candle c : {Candle::thirty_minutes, Candle::four_hours, Candle::four_days, Candle::hourly, Candle::daily}) {
+  for (const Candle c : {Candle::thirty_minutes, Candle::four_hours, Candle::four_days,
+                         Candle::hourly, Candle::daily}) {
     CHECK(candle_from_string(to_string(c)) == c);
   }
   CHECK_FALSE(candle_from_string("5m"));

@@ -30,9 +30,11 @@ TEST_CASE("progress: before the first chunk and when finished", "[history][progr
   s.done = 3;
   s.elapsed = std::chrono::seconds{2};
   CHECK_FALSE(s.eta_seconds());
-  CHECK(progress_line(s, true) == "3/3 chunk(s) (3 done, 0 provisional, 0 failed), 1.50 chunk(s)/s");
+  CHECK(progress_line(s, true) ==
+        "3/3 chunk(s) (3 done, 0 provisional, 0 failed), 1.50 chunk(s)/s");
   s.done = 1;
-  CHECK(progress_line(s, false) == "1/3 chunk(s) (1 done, 0 provisional, 0 failed), 0.50 chunk(s)/s, ETA 0:04");
+  CHECK(progress_line(s, false) ==
+        "1/3 chunk(s) (1 done, 0 provisional, 0 failed), 0.50 chunk(s)/s, ETA 0:04");
 }
 
 TEST_CASE("progress: durations", "[history][progress]") {

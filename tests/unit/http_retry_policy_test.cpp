@@ -12,8 +12,10 @@ namespace {
 const auto kRfcDate = std::chrono::system_clock::time_point{} + 784111777s;
 } // namespace
 
-TEST_CASE("backoff_delay: zero randomness waits nothing, near-one reaches the exponential ceiling") {
-  for (int attempt = 0; attempt < 5; ++attempt) CHECK(backoff_delay(attempt, 100ms, 60s, 0.0) == 0ms);
+TEST_CASE(
+    "backoff_delay: zero randomness waits nothing, near-one reaches the exponential ceiling") {
+  for (int attempt = 0; attempt < 5; ++attempt)
+    CHECK(backoff_delay(attempt, 100ms, 60s, 0.0) == 0ms);
   CHECK(backoff_delay(0, 100ms, 60s, 0.999) == 99ms);
   CHECK(backoff_delay(1, 100ms, 60s, 0.999) == 199ms);
   CHECK(backoff_delay(2, 100ms, 60s, 0.999) == 399ms);
@@ -40,9 +42,10 @@ TEST_CASE("backoff_delay: huge attempts and bad inputs stay within [0, cap]") {
   CHECK(backoff_delay(2, 1s, 30s, std::numeric_limits<double>::quiet_NaN()) == 0ms);
   CHECK(backoff_delay(2, 0ms, 30s, 0.9) == 0ms);
   CHECK(backoff_delay(2, 1s, 0ms, 0.9) == 0ms);
-  CHECK(backoff_delay(62, std::chrono::milliseconds::max(), std::chrono::milliseconds::max(), 0.999) >= 0ms);
-  CHECK(backoff_delay(62, std::chrono::milliseconds::max(), std::chrono::milliseconds::max(), 1.0) ==
-        std::chrono::milliseconds::max());
+  CHECK(backoff_delay(62, std::chrono::milliseconds::max(), std::chrono::milliseconds::max(),
+                      0.999) >= 0ms);
+  CHECK(backoff_delay(62, std::chrono::milliseconds::max(), std::chrono::milliseconds::max(),
+                      1.0) == std::chrono::milliseconds::max());
 }
 
 TEST_CASE("parse_retry_after: delta-seconds") {
@@ -53,17 +56,18 @@ TEST_CASE("parse_retry_after: delta-seconds") {
   CHECK(parse_retry_after(" 5 ", now) == 5s); // surrounding whitespace is not part of the value
   CHECK(parse_retry_after("\t7", now) == 7s);
   CHECK(parse_retry_after("86400", now) == 86400s);
-  CHECK(parse_retry_after("86401", now) == 86400s);                       // clamped to 24 h
+  CHECK(parse_retry_after("86401", now) == 86400s);                      // clamped to 24 h
   CHECK(parse_retry_after("99999999999999999999999999", now) == 86400s); // no overflow
 }
 
 TEST_CASE("parse_retry_after: rejects what is not delta-seconds or an IMF-fixdate") {
   const auto now = std::chrono::system_clock::now();
-  for (const char* bad : {"", " ", "-1", "+1", "1.5", "1e3", "12a", "soon", "5 5", "0x10", "Throttled",
-                          "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
-                          "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
-                          "Xyz, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
-                          "Sun, 29 Feb 2023 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT junk"}) {
+  for (const char* bad :
+       {"", " ", "-1", "+1", "1.5", "1e3", "12a", "soon", "5 5", "0x10", "Throttled",
+        "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+        "Xyz, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 29 Feb 2023 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT junk"}) {
     INFO(bad);
     CHECK_FALSE(parse_retry_after(bad, now).has_value());
   }

@@ -9,7 +9,8 @@ using etl::db::leader_lock_key;
 
 TEST_CASE("replicas elect under a name derived from what they poll", "[config][leader]") {
   Config usd;
-  usd.coingecko_url = "https://api.coingecko.com/api/v3/coins/markets?x_cg_demo_api_key=CG-secret&replica=1";
+  usd.coingecko_url =
+      "https://api.coingecko.com/api/v3/coins/markets?x_cg_demo_api_key=CG-secret&replica=1";
   usd.vs_currencies = {"usd"};
   // The query (a key, a marker) is not part of what is polled, and never appears in the name.
   CHECK(leader_lock_name(usd) == "https://api.coingecko.com/api/v3/coins/markets usd");
@@ -19,7 +20,8 @@ TEST_CASE("replicas elect under a name derived from what they poll", "[config][l
   Config both_reordered = usd;
   both_reordered.vs_currencies = {"eur", "usd"};
   CHECK(leader_lock_name(both) == "https://api.coingecko.com/api/v3/coins/markets eur,usd");
-  CHECK(leader_lock_key(leader_lock_name(both)) == leader_lock_key(leader_lock_name(both_reordered)));
+  CHECK(leader_lock_key(leader_lock_name(both)) ==
+        leader_lock_key(leader_lock_name(both_reordered)));
 
   Config eur = usd;
   eur.vs_currencies = {"eur"};

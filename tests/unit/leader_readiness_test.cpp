@@ -28,10 +28,12 @@ TEST_CASE("readiness: a healthy standby is ready and says it is a standby", "[he
   REQUIRE_FALSE(r.checks.empty());
   CHECK(r.checks.front().name == "role");
   CHECK(r.checks.front().reason == "standby");
-  CHECK(readiness_json(r).find(R"({"name":"role","ok":true,"reason":"standby"})") != std::string::npos);
+  CHECK(readiness_json(r).find(R"({"name":"role","ok":true,"reason":"standby"})") !=
+        std::string::npos);
 }
 
-TEST_CASE("readiness: a standby that cannot reach PostgreSQL cannot take over", "[health][leader]") {
+TEST_CASE("readiness: a standby that cannot reach PostgreSQL cannot take over",
+          "[health][leader]") {
   auto s = healthy_standby();
   s.db_up = false;
   CHECK_FALSE(evaluate_readiness(s, kNow, {}).ready);
@@ -62,25 +64,30 @@ TEST_CASE("config: leader election, partition retention and monthly credits", "[
 
   CHECK_FALSE(c->coin_market_raw_retention.has_value());
 
-  c = etl::config::load_config(
-      {{"LEADER_ELECTION", "off"}, {"COIN_MARKET_RETENTION", "8760h"}, {"COIN_MARKET_RAW_RETENTION", "720h"}});
+  c = etl::config::load_config({{"LEADER_ELECTION", "off"},
+                                {"COIN_MARKET_RETENTION", "8760h"},
+                                {"COIN_MARKET_RAW_RETENTION", "720h"}});
   REQUIRE(c);
   CHECK_FALSE(c->leader_election);
   CHECK(c->coin_market_retention == std::chrono::hours(8760));
   CHECK(c->coin_market_raw_retention == std::chrono::hours(720));
-  CHECK(etl::config::render_effective(*c).find("COIN_MARKET_RAW_RETENTION=720h\n") != std::string::npos);
-  CHECK(etl::config::render_effective(*c).find("COIN_MARKET_RETENTION=8760h\n") != std::string::npos);
+  CHECK(etl::config::render_effective(*c).find("COIN_MARKET_RAW_RETENTION=720h\n") !=
+        std::string::npos);
+  CHECK(etl::config::render_effective(*c).find("COIN_MARKET_RETENTION=8760h\n") !=
+        std::string::npos);
   CHECK(etl::config::render_effective(*c).find("LEADER_ELECTION=off\n") != std::string::npos);
 
-  const auto bad = etl::config::load_config(
-      {{"LEADER_ELECTION", "maybe"}, {"COIN_MARKET_RETENTION", "5s"}, {"COIN_MARKET_RAW_RETENTION", "never"}});
+  const auto bad = etl::config::load_config({{"LEADER_ELECTION", "maybe"},
+                                             {"COIN_MARKET_RETENTION", "5s"},
+                                             {"COIN_MARKET_RAW_RETENTION", "never"}});
   REQUIRE_FALSE(bad);
   REQUIRE(bad.error().size() == 3);
 
   c = etl::config::load_config({{"COINGECKO_API_KEY", "CG-abc"}});
   REQUIRE(c);
   CHECK(c->monthly_credits == 10'000); // demo
-  c = etl::config::load_config({{"COINGECKO_API_KEY", "CG-abc"}, {"COINGECKO_API_PLAN", "pro"},
+  c = etl::config::load_config({{"COINGECKO_API_KEY", "CG-abc"},
+                                {"COINGECKO_API_PLAN", "pro"},
                                 {"COINGECKO_MONTHLY_CREDITS", "500000"}});
   REQUIRE(c);
   CHECK(c->monthly_credits == 500'000);
@@ -96,8 +103,11 @@ TEST_CASE("config: warnings name a rolling sweep and a monthly quota overrun", "
   CHECK(warnings[0].find("10000 monthly credits") != std::string::npos);
 
   // Demo, whole market in three currencies every minute, credits raised: only the sweep note.
-  c = etl::config::load_config({{"COINGECKO_API_KEY", "CG-abc"}, {"PAGES", "70"}, {"VS_CURRENCY", "usd,eur,btc"},
-                                {"POLL_INTERVAL", "60s"}, {"COINGECKO_MONTHLY_CREDITS", "2000000"}});
+  c = etl::config::load_config({{"COINGECKO_API_KEY", "CG-abc"},
+                                {"PAGES", "70"},
+                                {"VS_CURRENCY", "usd,eur,btc"},
+                                {"POLL_INTERVAL", "60s"},
+                                {"COINGECKO_MONTHLY_CREDITS", "2000000"}});
   REQUIRE(c);
   warnings = etl::config::config_warnings(*c);
   REQUIRE(warnings.size() == 1);

@@ -30,18 +30,13 @@ std::string api_value(std::size_t i, FieldKind kind) {
   std::string out;
   switch (kind) {
   case FieldKind::id:
-  case FieldKind::text:
-    return out.append("\"t").append(std::to_string(i)).append("\"");
-  case FieldKind::last_updated:
-    return "\"2026-04-30T00:00:00.000Z\"";
-  case FieldKind::roi_text:
-    return "\"usd\"";
+  case FieldKind::text: return out.append("\"t").append(std::to_string(i)).append("\"");
+  case FieldKind::last_updated: return "\"2026-04-30T00:00:00.000Z\"";
+  case FieldKind::roi_text: return "\"usd\"";
   case FieldKind::decimal:
   case FieldKind::roi_decimal:
-  case FieldKind::rank:
-    return std::to_string(i);
-  default:
-    return "null";
+  case FieldKind::rank: return std::to_string(i);
+  default: return "null";
   }
 }
 
@@ -75,7 +70,8 @@ TEST_CASE("fields: the COPY column list is the table's column order", "[market][
   CHECK(etl::db::coin_market_column_list() == expected);
 }
 
-TEST_CASE("fields: parser, processed writer and COPY row all follow the table", "[market][fields]") {
+TEST_CASE("fields: parser, processed writer and COPY row all follow the table",
+          "[market][fields]") {
   const auto page = etl::market::parse_markets(body_from_table());
   REQUIRE(page.has_value());
   REQUIRE(page->rejected_count == 0);

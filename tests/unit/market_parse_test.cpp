@@ -431,8 +431,7 @@ TEST_CASE("market: deep nesting neither crashes nor loses the page", "[market]")
   CHECK(page.rejected.size() == 1);
   CHECK(error_kind(std::string(depth, '{')) == BodyErrorKind::not_json);
   std::string nested_error;
-  for (std::size_t i = 0; i < depth; ++i)
-    nested_error += R"({"error":)";
+  for (std::size_t i = 0; i < depth; ++i) nested_error += R"({"error":)";
   nested_error += "1" + std::string(depth, '}');
   CHECK(error_kind(nested_error) == BodyErrorKind::error_object);
 }
@@ -625,8 +624,7 @@ TEST_CASE("market: values PostgreSQL refuses reject only their coin", "[market]"
     CHECK(r.id == std::string(etl::market::kMaxRejectedIdBytes, 'b') + "...");
     // Cut at a character boundary: 21 three-byte characters are 63 bytes, the 22nd would cross 64.
     std::string wide;
-    for (int i = 0; i < 100; ++i)
-      wide += "\xE5\xB8\x81";
+    for (int i = 0; i < 100; ++i) wide += "\xE5\xB8\x81";
     const auto w = rejected(coin_json(wide));
     CHECK(w.id == wide.substr(0, 63) + "...");
   }
@@ -642,8 +640,7 @@ TEST_CASE("market: a page's cost is bounded whatever the body holds", "[market]"
   constexpr std::size_t kMiB = 1u << 20;
   SECTION("a 1 MiB array of numbers: counted, a few kept") {
     std::string body = "[1";
-    while (body.size() + 3 < kMiB)
-      body += ",1";
+    while (body.size() + 3 < kMiB) body += ",1";
     body += "]";
     const std::size_t elements = (body.size() - 1) / 2;
     const ParsedPage page = parse_ok(body);

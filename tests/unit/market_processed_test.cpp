@@ -179,8 +179,7 @@ TEST_CASE("market: processed records round-trip every coin of the fixtures", "[m
     const auto page = etl::market::parse_markets(read_fixture(name));
     REQUIRE(page);
     REQUIRE(page->coins.size() > 0);
-    for (const CoinMarket& coin : page->coins)
-      check_round_trip(coin, "usd");
+    for (const CoinMarket& coin : page->coins) check_round_trip(coin, "usd");
   }
 }
 
@@ -231,8 +230,7 @@ TEST_CASE("market: processed records append into one JSON array", "[market]") {
 
 TEST_CASE("market: append_json_string escapes exactly what JSON requires", "[market]") {
   std::string all;
-  for (int c = 0; c < 0x80; ++c)
-    all += static_cast<char>(c);
+  for (int c = 0; c < 0x80; ++c) all += static_cast<char>(c);
   all += "\xE2\x80\x8B\xF0\x9F\x9A\x80";
 
   std::string out;

@@ -51,7 +51,8 @@ TEST_CASE("sweep: too many pages are spread over balanced consecutive windows", 
   CHECK(plan_tick(second.next_cursor, 5, 1, 4).calls == first.calls); // the next sweep
 }
 
-TEST_CASE("sweep: every (currency, page) is fetched exactly once per sweep, never over budget", "[sweep]") {
+TEST_CASE("sweep: every (currency, page) is fetched exactly once per sweep, never over budget",
+          "[sweep]") {
   for (const int pages : {1, 2, 7, 70}) {
     for (const std::size_t currencies : {std::size_t{1}, std::size_t{3}, std::size_t{5}}) {
       for (const std::int64_t budget : {1, 2, 3, 4, 15, 69, 70, 71, 1000}) {
@@ -72,7 +73,8 @@ TEST_CASE("sweep: every (currency, page) is fetched exactly once per sweep, neve
           for (std::size_t i = 1; i < plan.calls.size(); ++i) {
             const auto& a = plan.calls[i - 1];
             const auto& b = plan.calls[i];
-            CHECK(((b.currency == a.currency && b.page == a.page + 1) || (b.currency == a.currency + 1 && b.page == 1)));
+            CHECK(((b.currency == a.currency && b.page == a.page + 1) ||
+                   (b.currency == a.currency + 1 && b.page == 1)));
           }
           for (const auto& c : plan.calls) ++seen[{c.currency, c.page}];
           cursor = plan.next_cursor;
@@ -137,7 +139,8 @@ TEST_CASE("pacing: the README's arithmetic", "[sweep][pacing]") {
 
 TEST_CASE("spool: a rolling window's pages are found from their first page", "[sweep][spool]") {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("etl-sweep-test-" + std::to_string(std::random_device{}()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("etl-sweep-test-" + std::to_string(std::random_device{}()));
   struct Cleanup {
     fs::path p;
     ~Cleanup() { fs::remove_all(p); }
@@ -147,7 +150,8 @@ TEST_CASE("spool: a rolling window's pages are found from their first page", "[s
   const auto t = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} + std::chrono::hours{14};
   const std::string id = spool->new_snapshot_id(t, "usd");
   REQUIRE(spool->mark_pending(id, etl::spool::SnapshotPlan{12, 14, 100}));
-  for (int page = 12; page <= 14; ++page) REQUIRE(spool->write_raw_page(id, page, "[" + std::to_string(page) + "]"));
+  for (int page = 12; page <= 14; ++page)
+    REQUIRE(spool->write_raw_page(id, page, "[" + std::to_string(page) + "]"));
   CHECK(fs::exists(dir / "raw" / (id + "_p012.json"))); // the real API page number
   auto pages = spool->raw_pages(id);
   REQUIRE(pages.size() == 3);

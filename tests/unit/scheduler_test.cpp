@@ -47,7 +47,8 @@ TEST_CASE("run_fixed_rate ticks at start, never overlaps, and stops at once", "[
   CHECK(ticks == 4);
   CHECK_FALSE(overlapped);
   CHECK(skipped >= 2);
-  // "At start" means before the first interval (50 ms) is up, with room for a slow (sanitizer) build.
+  // "At start" means before the first interval (50 ms) is up, with room for a slow (sanitizer)
+  // build.
   CHECK(first_tick - start < milliseconds(45));
 }
 

@@ -7,7 +7,8 @@ using namespace std::chrono;
 
 namespace {
 SysTime at(int y, unsigned mo, unsigned d, int h, int mi, int s, int ms = 0) {
-  return sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s} + milliseconds{ms};
+  return sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s} +
+         milliseconds{ms};
 }
 } // namespace
 

@@ -128,7 +128,8 @@ TEST_CASE("retention deletes files of loaded snapshots only", "[spool]") {
   CHECK(spool->raw_pages(refused).size() == 1);
 }
 
-TEST_CASE("open sweeps temporary files a crash left and refuses an unwritable directory", "[spool]") {
+TEST_CASE("open sweeps temporary files a crash left and refuses an unwritable directory",
+          "[spool]") {
   TempDir dir;
   fs::create_directories(dir.path / "raw");
   std::ofstream(dir.path / "raw" / ".tmp-20261122T010000Z_usd_p001.json.abc") << "[{\"id\":";
@@ -176,7 +177,8 @@ TEST_CASE("the byte bound counts every file: loaded files go first, quarantine s
     ids.push_back(id);
     REQUIRE(spool->mark_pending(id));
     REQUIRE(spool->write_raw_page(id, 1, std::string(1000, 'r')));
-    REQUIRE(write_file_atomic(spool->processed_dir() / processed_filename(id), std::string(1500, 'p')));
+    REQUIRE(
+        write_file_atomic(spool->processed_dir() / processed_filename(id), std::string(1500, 'p')));
   }
   REQUIRE(spool->acknowledge(ids[0]));
   REQUIRE(spool->acknowledge(ids[1]));
@@ -184,10 +186,11 @@ TEST_CASE("the byte bound counts every file: loaded files go first, quarantine s
   REQUIRE(spool->acknowledge(ids[3]));
   // ids[4], ids[5] pending. 6 x 2500 bytes + markers: over 10200 until two loaded ones go.
   auto ages = SnapshotAges::wall_clock_only();
-  const auto out = spool->maintain(SpoolLimits{10200, hours(100), hours(100)}, ages, at_hour(7), {});
+  const auto out =
+      spool->maintain(SpoolLimits{10200, hours(100), hours(100)}, ages, at_hour(7), {});
   CHECK(out.bytes <= 10200);
-  CHECK(out.dropped.empty());      // the loaded snapshots were enough
-  CHECK(out.files_evicted == 4);   // ids[0] and ids[1]: raw + processed each
+  CHECK(out.dropped.empty());    // the loaded snapshots were enough
+  CHECK(out.files_evicted == 4); // ids[0] and ids[1]: raw + processed each
   CHECK_FALSE(fs::exists(dir.path / "raw" / raw_page_filename(ids[0], 1)));
   CHECK(fs::exists(dir.path / "raw" / raw_page_filename(ids[3], 1)));
   CHECK(fs::exists(dir.path / "raw" / raw_page_filename(ids[2], 1))); // quarantined: kept
@@ -197,7 +200,8 @@ TEST_CASE("the byte bound counts every file: loaded files go first, quarantine s
   CHECK(on_disk == out.bytes);
 
   // Tighter: every loaded file goes, then the oldest pending snapshot; quarantine still stays.
-  const auto tight = spool->maintain(SpoolLimits{5200, hours(100), hours(100)}, ages, at_hour(7), {});
+  const auto tight =
+      spool->maintain(SpoolLimits{5200, hours(100), hours(100)}, ages, at_hour(7), {});
   REQUIRE(tight.dropped.size() == 1);
   CHECK(tight.dropped[0].snapshot_id == ids[4]);
   CHECK(tight.dropped[0].why == "spool over SPOOL_MAX_BYTES");

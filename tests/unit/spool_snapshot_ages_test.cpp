@@ -7,7 +7,9 @@ using namespace std::chrono;
 
 namespace {
 SysTime at_hour(int h) { return sys_days{year{2026} / 11 / 22} + hours{h}; }
-SnapshotAges::SteadyTime steady(int minutes_) { return SnapshotAges::SteadyTime{} + minutes(minutes_); }
+SnapshotAges::SteadyTime steady(int minutes_) {
+  return SnapshotAges::SteadyTime{} + minutes(minutes_);
+}
 } // namespace
 
 TEST_CASE("snapshot ages: a wall clock jumping forward while running ages nothing", "[spool]") {
@@ -23,7 +25,8 @@ TEST_CASE("snapshot ages: a wall clock jumping forward while running ages nothin
   CHECK(ages.age("b", at_hour(10) + days(400)) == seconds(0));
 }
 
-TEST_CASE("snapshot ages: a jump while stopped counts only up to the newest snapshot on disk", "[spool]") {
+TEST_CASE("snapshot ages: a jump while stopped counts only up to the newest snapshot on disk",
+          "[spool]") {
   SnapshotAges ages;
   // Started 400 days "later"; the newest snapshot on disk is from 10:00.
   ages.begin_pass(at_hour(10) + days(400), steady(0), at_hour(10));

@@ -7,12 +7,14 @@
 using namespace etl::spool;
 
 namespace {
-std::vector<int> missing(const SnapshotPlan& plan, std::vector<int> present, std::optional<std::size_t> last_coins) {
+std::vector<int> missing(const SnapshotPlan& plan, std::vector<int> present,
+                         std::optional<std::size_t> last_coins) {
   return missing_pages(plan, present, last_coins);
 }
 } // namespace
 
-TEST_CASE("a pending marker round-trips the plan and still reads the markers of older versions", "[spool][plan]") {
+TEST_CASE("a pending marker round-trips the plan and still reads the markers of older versions",
+          "[spool][plan]") {
   const SnapshotPlan plan{13, 24, 250};
   const auto parsed = parse_plan(format_plan(plan));
   REQUIRE(parsed);
@@ -25,9 +27,11 @@ TEST_CASE("a pending marker round-trips the plan and still reads the markers of 
   CHECK(parse_plan("")->first_page == 1);
   CHECK(parse_plan("")->last_page == 0);
   CHECK(parse_plan("13")->first_page == 13);
-  CHECK(parse_plan("first=2 last=3 per_page=100 future=7\n")->last_page == 3); // unknown keys ignored
+  CHECK(parse_plan("first=2 last=3 per_page=100 future=7\n")->last_page ==
+        3); // unknown keys ignored
 
-  for (const char* damaged : {"x", "-1", "0", "first=", "first=a last=2", "last=3", "first=5 last=4", "first=1 last"})
+  for (const char* damaged :
+       {"x", "-1", "0", "first=", "first=a last=2", "last=3", "first=5 last=4", "first=1 last"})
     CHECK_FALSE(parse_plan(damaged));
 }
 
@@ -54,7 +58,8 @@ TEST_CASE("missing pages are named compactly in etl_runs.error", "[spool][plan]"
   CHECK(describe_pages(std::vector<int>{3, 4, 5, 9}) == "3-5,9");
   CHECK(describe_pages(std::vector<int>{7}) == "7");
   CHECK(describe_pages(std::vector<int>{}).empty());
-  CHECK(missing_pages_error(SnapshotPlan{1, 12, 250}, std::vector<int>{5, 6, 7, 8, 9, 10, 11, 12}) ==
-        "missing pages 5-12 of 1-12 (the sweep stopped early)");
+  CHECK(
+      missing_pages_error(SnapshotPlan{1, 12, 250}, std::vector<int>{5, 6, 7, 8, 9, 10, 11, 12}) ==
+      "missing pages 5-12 of 1-12 (the sweep stopped early)");
   CHECK(missing_pages_error(SnapshotPlan{1, 12, 250}, std::vector<int>{}).empty());
 }

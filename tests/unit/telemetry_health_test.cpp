@@ -94,14 +94,16 @@ TEST_CASE("a database that refuses loads is not ready, and says why", "[telemetr
   HealthState state;
   state.set_db_up(true);
   state.load_succeeded(kNow);
-  state.set_db_problem("refused (SQLSTATE 25006): cannot execute INSERT in a read-only transaction");
+  state.set_db_problem(
+      "refused (SQLSTATE 25006): cannot execute INSERT in a read-only transaction");
   auto s = healthy();
   s.db_problem = state.snapshot().db_problem;
   const auto r = evaluate_readiness(s, kNow, rules());
   CHECK_FALSE(r.ready);
   CHECK(failing(r) == std::vector<std::string>{"database"});
-  CHECK(check(r, "database").reason ==
-        "database refuses loads: refused (SQLSTATE 25006): cannot execute INSERT in a read-only transaction");
+  CHECK(
+      check(r, "database").reason ==
+      "database refuses loads: refused (SQLSTATE 25006): cannot execute INSERT in a read-only transaction");
   // The next successful load clears it.
   state.load_succeeded(kNow);
   CHECK_FALSE(state.snapshot().db_problem);

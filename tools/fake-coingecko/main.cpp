@@ -11,9 +11,9 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <cstdint>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -121,7 +121,8 @@ std::optional<std::vector<std::string>> split_array(std::string_view s) {
 }
 
 // Byte range of the value of top-level `key` in the object `obj`.
-std::optional<std::pair<std::size_t, std::size_t>> member_value(std::string_view obj, std::string_view key) {
+std::optional<std::pair<std::size_t, std::size_t>> member_value(std::string_view obj,
+                                                                std::string_view key) {
   std::size_t i = skip_ws(obj, 0);
   if (i >= obj.size() || obj[i] != '{') return std::nullopt;
   i = skip_ws(obj, i + 1);
@@ -143,12 +144,24 @@ std::optional<std::pair<std::size_t, std::size_t>> member_value(std::string_view
 
 // ---- fault script ----
 
-enum class Kind { ok, status, delay, truncate, garbage, object, wrongtypes, drip, stall, huge, close };
+enum class Kind {
+  ok,
+  status,
+  delay,
+  truncate,
+  garbage,
+  object,
+  wrongtypes,
+  drip,
+  stall,
+  huge,
+  close
+};
 
 struct Step {
   Kind kind = Kind::ok;
-  std::string text;  // the script line, for the request log
-  long number = 0;   // status code, milliseconds, bytes or bytes/s
+  std::string text; // the script line, for the request log
+  long number = 0;  // status code, milliseconds, bytes or bytes/s
   std::optional<std::string> retry_after;
   std::optional<std::string> body;
   std::string content_type = kJson;
@@ -163,7 +176,8 @@ std::optional<std::string> read_file(const std::string& path) {
 }
 
 std::optional<long> to_long(const std::string& s) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 12) return std::nullopt;
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 12)
+    return std::nullopt;
   return std::stol(s);
 }
 
@@ -174,7 +188,9 @@ std::pair<std::optional<Step>, std::string> parse_step(const std::string& line) 
   for (std::string w; in >> w;) words.push_back(w);
   Step step;
   step.text = line;
-  const auto bad = [&](const std::string& why) { return std::pair{std::optional<Step>{}, "'" + line + "': " + why}; };
+  const auto bad = [&](const std::string& why) {
+    return std::pair{std::optional<Step>{}, "'" + line + "': " + why};
+  };
   const std::string& verb = words.at(0);
   const auto number_arg = [&](Kind kind) -> std::pair<std::optional<Step>, std::string> {
     if (words.size() != 2) return bad("expects one number");
@@ -184,10 +200,14 @@ std::pair<std::optional<Step>, std::string> parse_step(const std::string& line) 
     step.number = *n;
     return {step, ""};
   };
-  if (verb == "ok" || verb == "garbage" || verb == "object" || verb == "wrongtypes" || verb == "close") {
+  if (verb == "ok" || verb == "garbage" || verb == "object" || verb == "wrongtypes" ||
+      verb == "close") {
     if (words.size() != 1) return bad("takes no arguments");
-    step.kind = verb == "ok" ? Kind::ok : verb == "garbage" ? Kind::garbage : verb == "object" ? Kind::object
-              : verb == "wrongtypes" ? Kind::wrongtypes : Kind::close;
+    step.kind = verb == "ok"           ? Kind::ok
+                : verb == "garbage"    ? Kind::garbage
+                : verb == "object"     ? Kind::object
+                : verb == "wrongtypes" ? Kind::wrongtypes
+                                       : Kind::close;
     return {step, ""};
   }
   if (verb == "delay") return number_arg(Kind::delay);
@@ -259,7 +279,7 @@ struct Options {
   std::string require_key;
   std::string script;
   long max_seconds = 3600;
-  long now = 0; // --now: the history endpoints' clock (UNIX seconds); 0 = the real clock
+  long now = 0;           // --now: the history endpoints' clock (UNIX seconds); 0 = the real clock
   std::string coins_list; // --coins-list FILE: served at /coins/list
 };
 
@@ -273,9 +293,9 @@ struct State {
   std::mutex mutex;
   std::deque<Step> script;
   std::vector<std::string> log; // JSON objects
-  std::vector<std::string> ids;  // the fixture's coin ids: the history endpoints know these
-  long now = 0;                  // --now (0: real clock)
-  std::string coins_list;        // --coins-list file's bytes ("" = none)
+  std::vector<std::string> ids; // the fixture's coin ids: the history endpoints know these
+  long now = 0;                 // --now (0: real clock)
+  std::string coins_list;       // --coins-list file's bytes ("" = none)
 };
 
 // Sleeps up to `d`, waking early at shutdown. False when shutting down.
@@ -283,7 +303,8 @@ bool nap(std::chrono::milliseconds d) {
   const auto until = Clock::now() + d;
   while (Clock::now() < until) {
     if (g_stopping) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(20), until - Clock::now()));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(20), until - Clock::now()));
   }
   return !g_stopping;
 }
@@ -314,7 +335,8 @@ std::string page_body(const State& st, const httplib::Request& req) {
 }
 
 // The normal reply: key check, parameter check, then the page.
-void serve_normal(const State& st, const httplib::Request& req, httplib::Response& res, std::string& body) {
+void serve_normal(const State& st, const httplib::Request& req, httplib::Response& res,
+                  std::string& body) {
   if (!st.require_key.empty() && req.get_header_value("x-cg-demo-api-key") != st.require_key &&
       req.get_header_value("x-cg-pro-api-key") != st.require_key) {
     res.status = 401;
@@ -331,7 +353,8 @@ void serve_normal(const State& st, const httplib::Request& req, httplib::Respons
 }
 
 std::string wrong_types(const State& st) {
-  std::string coin = st.coins.empty() ? R"({"id":"bitcoin","current_price":77000.5})" : st.coins.front();
+  std::string coin =
+      st.coins.empty() ? R"({"id":"bitcoin","current_price":77000.5})" : st.coins.front();
   if (const auto range = member_value(coin, "current_price")) {
     const std::string value = coin.substr(range->first, range->second - range->first);
     coin.replace(range->first, range->second - range->first, "\"" + json_escape(value) + "\"");
@@ -358,18 +381,24 @@ void record(State& st, const httplib::Request& req, const std::string& step) {
   const auto q = req.target.find('?');
   std::string names;
   for (const auto& [name, value] : req.headers) {
-    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT") continue;
+    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+        name == "LOCAL_PORT")
+      continue;
     names += (names.empty() ? "\"" : ",\"") + json_escape(name) + "\"";
   }
   const bool demo = req.has_header("x-cg-demo-api-key");
   const bool pro = req.has_header("x-cg-pro-api-key");
   std::string entry = "{\"time\":\"" + utc_now_iso() + "\",\"path\":\"" + json_escape(req.path) +
-                      "\",\"query\":\"" + json_escape(q == std::string::npos ? "" : req.target.substr(q + 1)) +
+                      "\",\"query\":\"" +
+                      json_escape(q == std::string::npos ? "" : req.target.substr(q + 1)) +
                       "\",\"vs_currency\":\"" + json_escape(req.get_param_value("vs_currency")) +
-                      "\",\"headers\":[" + names + "],\"key_present\":" + (demo || pro ? "true" : "false") +
-                      ",\"key_header\":" + (demo ? "\"x-cg-demo-api-key\"" : pro ? "\"x-cg-pro-api-key\"" : "null") +
-                      ",\"user_agent\":\"" + json_escape(req.get_header_value("User-Agent")) + "\",\"step\":\"" +
-                      json_escape(step) + "\"}";
+                      "\",\"headers\":[" + names +
+                      "],\"key_present\":" + (demo || pro ? "true" : "false") + ",\"key_header\":" +
+                      (demo  ? "\"x-cg-demo-api-key\""
+                       : pro ? "\"x-cg-pro-api-key\""
+                             : "null") +
+                      ",\"user_agent\":\"" + json_escape(req.get_header_value("User-Agent")) +
+                      "\",\"step\":\"" + json_escape(step) + "\"}";
   const std::lock_guard lock(st.mutex);
   // Bounded so a long benchmark run cannot grow the fake without limit.
   if (st.log.size() >= 10'000) st.log.erase(st.log.begin());
@@ -379,25 +408,29 @@ void record(State& st, const httplib::Request& req, const std::string& step) {
 // Streams `body` at `bytes_per_sec` (0: send `stall_after` bytes, then go silent).
 void slow_body(httplib::Response& res, std::string body, long bytes_per_sec, long stall_after) {
   auto shared = std::make_shared<std::string>(std::move(body));
-  res.set_chunked_content_provider(kJsonUncompressed, [shared, bytes_per_sec, stall_after](std::size_t offset,
-                                                                                          httplib::DataSink& sink) {
-    if (offset >= shared->size()) {
-      sink.done();
-      return true;
-    }
-    if (bytes_per_sec <= 0) {
-      if (offset >= static_cast<std::size_t>(stall_after)) {
-        nap(std::chrono::seconds(60)); // bounded silence; the client should give up first
-        return false;
-      }
-      const auto n = std::min(shared->size() - offset, static_cast<std::size_t>(stall_after) - offset);
-      return sink.write(shared->data() + offset, n);
-    }
-    // Ten writes a second keeps the rate smooth enough for a bytes/s low-speed check.
-    const auto n = std::min(shared->size() - offset, static_cast<std::size_t>(std::max(1L, bytes_per_sec / 10)));
-    if (!nap(std::chrono::milliseconds(1000 * static_cast<long>(n) / bytes_per_sec))) return false;
-    return sink.write(shared->data() + offset, n);
-  });
+  res.set_chunked_content_provider(
+      kJsonUncompressed,
+      [shared, bytes_per_sec, stall_after](std::size_t offset, httplib::DataSink& sink) {
+        if (offset >= shared->size()) {
+          sink.done();
+          return true;
+        }
+        if (bytes_per_sec <= 0) {
+          if (offset >= static_cast<std::size_t>(stall_after)) {
+            nap(std::chrono::seconds(60)); // bounded silence; the client should give up first
+            return false;
+          }
+          const auto n =
+              std::min(shared->size() - offset, static_cast<std::size_t>(stall_after) - offset);
+          return sink.write(shared->data() + offset, n);
+        }
+        // Ten writes a second keeps the rate smooth enough for a bytes/s low-speed check.
+        const auto n = std::min(shared->size() - offset,
+                                static_cast<std::size_t>(std::max(1L, bytes_per_sec / 10)));
+        if (!nap(std::chrono::milliseconds(1000 * static_cast<long>(n) / bytes_per_sec)))
+          return false;
+        return sink.write(shared->data() + offset, n);
+      });
 }
 
 // The next scripted step (normal service when the script is empty), logged with the request.
@@ -434,15 +467,16 @@ void handle_markets(State& st, const httplib::Request& req, httplib::Response& r
     // Chunked, so only the client's running byte count can stop it (no Content-Length hint).
     const auto limit = static_cast<std::size_t>(step.number);
     const std::string coin = st.coins.empty() ? std::string(R"({"id":"x"})") : st.coins.front();
-    res.set_chunked_content_provider(kJson, [limit, coin](std::size_t offset, httplib::DataSink& sink) {
-      if (offset >= limit) {
-        sink.write("{}]", 3);
-        sink.done();
-        return true;
-      }
-      const std::string piece = (offset == 0 ? "[" : "") + coin + ",";
-      return !g_stopping && sink.write(piece.data(), piece.size());
-    });
+    res.set_chunked_content_provider(
+        kJson, [limit, coin](std::size_t offset, httplib::DataSink& sink) {
+          if (offset >= limit) {
+            sink.write("{}]", 3);
+            sink.done();
+            return true;
+          }
+          const std::string piece = (offset == 0 ? "[" : "") + coin + ",";
+          return !g_stopping && sink.write(piece.data(), piece.size());
+        });
     return;
   }
   case Kind::close: {
@@ -458,7 +492,8 @@ void handle_markets(State& st, const httplib::Request& req, httplib::Response& r
   default: break;
   }
   serve_normal(st, req, res, body);
-  if (step.kind == Kind::truncate) body.resize(std::min(body.size(), static_cast<std::size_t>(step.number)));
+  if (step.kind == Kind::truncate)
+    body.resize(std::min(body.size(), static_cast<std::size_t>(step.number)));
   if (step.kind == Kind::drip) return slow_body(res, std::move(body), std::max(1L, step.number), 0);
   if (step.kind == Kind::stall) return slow_body(res, std::move(body), 0, step.number);
   res.set_content(std::move(body), kJson);
@@ -479,10 +514,12 @@ std::uint64_t fnv1a(std::string_view text) {
 // the same bytes, and a test can compare PostgreSQL's numeric text with it. Market caps are
 // null now and then, as CoinGecko sends for some points.
 std::string synthetic_value(std::string_view coin, std::string_view vs, char series, long long ms) {
-  const std::uint64_t h = fnv1a(std::string(coin) + "|" + std::string(vs) + "|" + series + "|" + std::to_string(ms));
+  const std::uint64_t h =
+      fnv1a(std::string(coin) + "|" + std::string(vs) + "|" + series + "|" + std::to_string(ms));
   if (series == 'm' && h % 23 == 0) return "null";
-  const std::uint64_t whole = series == 'p' ? 100 + h % 90'000 : series == 'm' ? 1'000'000'000 + h % 900'000'000'000ull
-                                                                                : 10'000'000 + h % 90'000'000'000ull;
+  const std::uint64_t whole = series == 'p'   ? 100 + h % 90'000
+                              : series == 'm' ? 1'000'000'000 + h % 900'000'000'000ull
+                                              : 10'000'000 + h % 90'000'000'000ull;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%llu.%012llu", static_cast<unsigned long long>(whole),
                 static_cast<unsigned long long>((h >> 20) % 1'000'000'000'000ull));
@@ -542,18 +579,22 @@ void handle_history(State& st, const httplib::Request& req, httplib::Response& r
   if (span <= 86'400) step_s = *to >= now - 60 ? 300 : 3'600;
   else if (span <= 90L * 86'400) step_s = 3'600;
   std::vector<long long> stamps;
-  for (long t = (*from + step_s - 1) / step_s * step_s; t <= end; t += step_s) stamps.push_back(t * 1000LL);
+  for (long t = (*from + step_s - 1) / step_s * step_s; t <= end; t += step_s)
+    stamps.push_back(t * 1000LL);
   if (*to >= now && now % step_s != 0 && *from <= now) {
     if (step_s == 300) stamps.push_back(now * 1000LL - 45);
     stamps.push_back(now * 1000LL);
   }
   std::string body = "{";
-  for (const auto& [key, series] : {std::pair{"prices", 'p'}, std::pair{"market_caps", 'm'}, std::pair{"total_volumes", 'v'}}) {
+  for (const auto& [key, series] :
+       {std::pair{"prices", 'p'}, std::pair{"market_caps", 'm'}, std::pair{"total_volumes", 'v'}}) {
     body += std::string(body.size() > 1 ? "," : "") + "\"" + key + "\":[";
     for (std::size_t i = 0; i < stamps.size(); ++i) {
       // The near-duplicate carries the value of the stamp it duplicates, as in the capture.
-      const long long value_ms = step_s == 300 && i + 2 == stamps.size() ? stamps.back() : stamps[i];
-      body += (i ? ",[" : "[") + std::to_string(stamps[i]) + "," + synthetic_value(coin, vs, series, value_ms) + "]";
+      const long long value_ms =
+          step_s == 300 && i + 2 == stamps.size() ? stamps.back() : stamps[i];
+      body += (i ? ",[" : "[") + std::to_string(stamps[i]) + "," +
+              synthetic_value(coin, vs, series, value_ms) + "]";
     }
     body += "]";
   }
@@ -595,7 +636,8 @@ bool history_prelude(State& st, const httplib::Request& req, httplib::Response& 
 // One candle's [ms, open, high, low, close]: exact decimal text derived from (coin, currency,
 // close time), with 2 to 8 decimals, high >= open, close >= low; the open is null now and then.
 std::string synthetic_candle(std::string_view coin, std::string_view vs, long long ms) {
-  const std::uint64_t h = fnv1a(std::string(coin) + "|" + std::string(vs) + "|ohlc|" + std::to_string(ms));
+  const std::uint64_t h =
+      fnv1a(std::string(coin) + "|" + std::string(vs) + "|ohlc|" + std::to_string(ms));
   const std::uint64_t unit = 100'000'000ull; // values in 1e-8
   const std::uint64_t open = (100 + h % 90'000) * unit + (h >> 17) % unit;
   const std::uint64_t move = (h >> 23) % (open / 40 + 1);
@@ -607,17 +649,19 @@ std::string synthetic_candle(std::string_view coin, std::string_view vs, long lo
     std::uint64_t div = 1;
     for (int i = decimals; i < 8; ++i) div *= 10;
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%llu.%0*llu", static_cast<unsigned long long>(v / unit), decimals,
-                  static_cast<unsigned long long>(v % unit / div));
+    std::snprintf(buf, sizeof buf, "%llu.%0*llu", static_cast<unsigned long long>(v / unit),
+                  decimals, static_cast<unsigned long long>(v % unit / div));
     return std::string(buf);
   };
-  return "[" + std::to_string(ms) + "," + (h % 37 == 0 ? std::string("null") : text(open)) + "," + text(high) + "," +
-         text(low) + "," + text(close) + "]";
+  return "[" + std::to_string(ms) + "," + (h % 37 == 0 ? std::string("null") : text(open)) + "," +
+         text(high) + "," + text(low) + "," + text(close) + "]";
 }
 
-std::string candles_body(std::string_view coin, std::string_view vs, const std::vector<long long>& stamps) {
+std::string candles_body(std::string_view coin, std::string_view vs,
+                         const std::vector<long long>& stamps) {
   std::string body = "[";
-  for (std::size_t i = 0; i < stamps.size(); ++i) body += (i ? "," : "") + synthetic_candle(coin, vs, stamps[i]);
+  for (std::size_t i = 0; i < stamps.size(); ++i)
+    body += (i ? "," : "") + synthetic_candle(coin, vs, stamps[i]);
   return body + "]";
 }
 
@@ -644,10 +688,12 @@ void handle_ohlc(State& st, const httplib::Request& req, httplib::Response& res)
   const long step = *days <= 2 ? 1'800 : *days <= 30 ? 14'400 : 345'600;
   const long last = ceil_to(history_now(st) + 1, step); // strictly after now: the open candle
   std::vector<long long> stamps;
-  for (long k = *days * 86'400 / step - 1; k >= 0; --k) stamps.push_back((last - k * step) * 1000LL);
+  for (long k = *days * 86'400 / step - 1; k >= 0; --k)
+    stamps.push_back((last - k * step) * 1000LL);
   res.status = 200;
-  res.set_content(candles_body(std::string(req.matches[1]), req.get_param_value("vs_currency"), stamps),
-                  kJsonUncompressed);
+  res.set_content(
+      candles_body(std::string(req.matches[1]), req.get_param_value("vs_currency"), stamps),
+      kJsonUncompressed);
 }
 
 // /ohlc/range?vs_currency=&from=&to=&interval=daily|hourly (pro keys only): candles closing in
@@ -674,15 +720,18 @@ void handle_ohlc_range(State& st, const httplib::Request& req, httplib::Response
   const long limit = interval == "daily" ? 180L * 86'400 : 31L * 86'400;
   if (*to - *from > limit) {
     res.status = 400;
-    res.set_content(R"json({"error":"range too long: at most 180 days (daily) or 31 days (hourly)"})json", kJson);
+    res.set_content(
+        R"json({"error":"range too long: at most 180 days (daily) or 31 days (hourly)"})json",
+        kJson);
     return;
   }
   const long last = std::min(ceil_to(*to, step), ceil_to(history_now(st) + 1, step));
   std::vector<long long> stamps;
   for (long t = (*from / step + 1) * step; t <= last; t += step) stamps.push_back(t * 1000LL);
   res.status = 200;
-  res.set_content(candles_body(std::string(req.matches[1]), req.get_param_value("vs_currency"), stamps),
-                  kJsonUncompressed);
+  res.set_content(
+      candles_body(std::string(req.matches[1]), req.get_param_value("vs_currency"), stamps),
+      kJsonUncompressed);
 }
 
 // /coins/list: the --coins-list file, byte for byte (whatever include_platform says).
@@ -699,28 +748,29 @@ void handle_coins_list(State& st, const httplib::Request& req, httplib::Response
 }
 
 void usage() {
-  std::cout << "usage: fake-coingecko [--port N] --fixture FILE [--synthetic N] [--live-timestamps]\n"
-               "                      [--require-key KEY] [--script FILE] [--max-seconds N] [--now UNIX_SECONDS]\n"
-               "                      [--coins-list FILE]\n"
-               "Serves GET /api/v3/coins/markets (and /coins/markets) on 127.0.0.1 from a JSON array.\n"
-               "--synthetic N: N coins cloned from the fixture's, ids made unique ('bitcoin-150').\n"
-               "--live-timestamps: every reply stamps its coins' last_updated with the request time,\n"
-               "  as CoinGecko's refresh does, so each poll is new rows rather than unchanged ones.\n"
-               "Prints 'LISTENING <port>' once ready. Script steps, one per request then normal service:\n"
-               "  ok | status CODE [retry-after=V] [body=json|throttled|html|empty|FILE|-] | delay MS\n"
-               "  truncate BYTES | garbage | object | wrongtypes | drip BYTES_PER_SEC | stall BYTES\n"
-               "  huge BYTES | close\n"
-               "Also GET /api/v3/coins/{id}/market_chart/range?vs_currency=&from=&to= for the fixture's ids:\n"
-               "  deterministic synthetic points with CoinGecko's granularity (<=1 day ending now: 5m;\n"
-               "  up to 90 days: hourly; more: daily at 00:00 UTC) and its trailing live point; 10012 (401)\n"
-               "  beyond 365 days without a pro key; 404 for other ids. --now fixes its clock.\n"
-               "  /coins/{id}/ohlc?vs_currency=&days= (days 1,7,14,30,90,180,365; candles of 30 min, 4 h or\n"
-               "  4 days by days, stamped at close, the last one open and in the future; 10012 beyond 365\n"
-               "  days without a pro key) and /coins/{id}/ohlc/range?from=&to=&interval=daily|hourly (pro\n"
-               "  key only; <= 180 days daily, <= 31 days hourly): deterministic synthetic candles.\n"
-               "  /coins/list: the --coins-list file as-is.\n"
-               "Control: POST /__control/script (replace the queue), GET /__control/requests,\n"
-               "         POST /__control/reset (clear queue and log).\n";
+  std::cout
+      << "usage: fake-coingecko [--port N] --fixture FILE [--synthetic N] [--live-timestamps]\n"
+         "                      [--require-key KEY] [--script FILE] [--max-seconds N] [--now UNIX_SECONDS]\n"
+         "                      [--coins-list FILE]\n"
+         "Serves GET /api/v3/coins/markets (and /coins/markets) on 127.0.0.1 from a JSON array.\n"
+         "--synthetic N: N coins cloned from the fixture's, ids made unique ('bitcoin-150').\n"
+         "--live-timestamps: every reply stamps its coins' last_updated with the request time,\n"
+         "  as CoinGecko's refresh does, so each poll is new rows rather than unchanged ones.\n"
+         "Prints 'LISTENING <port>' once ready. Script steps, one per request then normal service:\n"
+         "  ok | status CODE [retry-after=V] [body=json|throttled|html|empty|FILE|-] | delay MS\n"
+         "  truncate BYTES | garbage | object | wrongtypes | drip BYTES_PER_SEC | stall BYTES\n"
+         "  huge BYTES | close\n"
+         "Also GET /api/v3/coins/{id}/market_chart/range?vs_currency=&from=&to= for the fixture's ids:\n"
+         "  deterministic synthetic points with CoinGecko's granularity (<=1 day ending now: 5m;\n"
+         "  up to 90 days: hourly; more: daily at 00:00 UTC) and its trailing live point; 10012 (401)\n"
+         "  beyond 365 days without a pro key; 404 for other ids. --now fixes its clock.\n"
+         "  /coins/{id}/ohlc?vs_currency=&days= (days 1,7,14,30,90,180,365; candles of 30 min, 4 h or\n"
+         "  4 days by days, stamped at close, the last one open and in the future; 10012 beyond 365\n"
+         "  days without a pro key) and /coins/{id}/ohlc/range?from=&to=&interval=daily|hourly (pro\n"
+         "  key only; <= 180 days daily, <= 31 days hourly): deterministic synthetic candles.\n"
+         "  /coins/list: the --coins-list file as-is.\n"
+         "Control: POST /__control/script (replace the queue), GET /__control/requests,\n"
+         "         POST /__control/reset (clear queue and log).\n";
 }
 
 std::optional<Options> parse_args(int argc, char** argv) {
@@ -740,8 +790,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
       o.live_timestamps = true;
       continue;
     }
-    if (a != "--port" && a != "--fixture" && a != "--synthetic" && a != "--require-key" && a != "--script" &&
-        a != "--max-seconds" && a != "--now" && a != "--coins-list")
+    if (a != "--port" && a != "--fixture" && a != "--synthetic" && a != "--require-key" &&
+        a != "--script" && a != "--max-seconds" && a != "--now" && a != "--coins-list")
       return std::nullopt;
     if (!(v = next())) return std::nullopt;
     if (a == "--fixture") o.fixture = *v;
@@ -833,7 +883,8 @@ int main(int argc, char** argv) {
   }
   if (!options->script.empty()) {
     const auto text = read_file(options->script);
-    auto [steps, error] = text ? parse_script(*text) : std::pair{std::deque<Step>{}, "unreadable " + options->script};
+    auto [steps, error] =
+        text ? parse_script(*text) : std::pair{std::deque<Step>{}, "unreadable " + options->script};
     if (!error.empty()) {
       std::cerr << "fake-coingecko: script: " << error << "\n";
       return 2;
@@ -866,13 +917,19 @@ int main(int argc, char** argv) {
     else if (it != headers.end()) headers.erase(it);
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  const auto markets = [&st](const httplib::Request& req, httplib::Response& res) { handle_markets(st, req, res); };
+  const auto markets = [&st](const httplib::Request& req, httplib::Response& res) {
+    handle_markets(st, req, res);
+  };
   server.Get("/api/v3/coins/markets", markets);
   server.Get("/coins/markets", markets);
-  const auto history = [&st](const httplib::Request& req, httplib::Response& res) { handle_history(st, req, res); };
+  const auto history = [&st](const httplib::Request& req, httplib::Response& res) {
+    handle_history(st, req, res);
+  };
   server.Get(R"(/api/v3/coins/([a-z0-9._-]+)/market_chart/range)", history);
   server.Get(R"(/coins/([a-z0-9._-]+)/market_chart/range)", history);
-  const auto ohlc = [&st](const httplib::Request& req, httplib::Response& res) { handle_ohlc(st, req, res); };
+  const auto ohlc = [&st](const httplib::Request& req, httplib::Response& res) {
+    handle_ohlc(st, req, res);
+  };
   server.Get(R"(/api/v3/coins/([a-z0-9._-]+)/ohlc)", ohlc);
   server.Get(R"(/coins/([a-z0-9._-]+)/ohlc)", ohlc);
   const auto ohlc_range = [&st](const httplib::Request& req, httplib::Response& res) {
@@ -916,7 +973,8 @@ int main(int argc, char** argv) {
     port = -1;
   }
   if (port <= 0) {
-    std::cerr << "fake-coingecko: cannot bind 127.0.0.1:" << options->port << ": " << std::strerror(errno) << "\n";
+    std::cerr << "fake-coingecko: cannot bind 127.0.0.1:" << options->port << ": "
+              << std::strerror(errno) << "\n";
     return 1;
   }
   std::cout << "LISTENING " << port << "\n" << std::flush;
