@@ -144,6 +144,7 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
   // it planned: the rows that arrived load, and the snapshot says it is partial and what is missing.
   const spool::SnapshotPlan plan = m_spool.plan(snapshot_id).value_or(spool::SnapshotPlan{});
   std::vector<int> present;
+  present.reserve(pages.size());
   for (const auto& page : pages) present.push_back(page.page);
   const auto missing = spool::missing_pages(plan, present, last_page_coins);
   const std::string missing_error = spool::missing_pages_error(plan, missing);

@@ -51,6 +51,7 @@ public:
     std::vector<std::string> args{ETL_FAKE_COINGECKO, "--port", "0", "--fixture", kFixture, "--max-seconds", "120"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
 
