@@ -8,7 +8,7 @@
 #   TIDY_SCOPE=all           clang-tidy on every translation unit (the --full suite and CI)
 #   TIDY_SCOPE=changed       only the .cpp files that differ from LINT_BASE (default: the
 #                            merge-base with main), committed or not, and the .cpp beside each
-#                            changed .hpp: what the quick `scripts/test.sh` runs, in seconds
+#                            changed .hpp: what the quick `scripts/test.sh` runs
 #   BUILD_DIR=build          CMake build tree holding compile_commands.json; configured here
 #                            (not built) when missing
 #   LINT_JOBS=$(nproc)       parallel clang-tidy processes
@@ -76,7 +76,11 @@ tidy() {
     rm -f "$log"
     return 0
   fi
-  grep -E -A3 '(warning|error):' "$log" | head -n 200 || tail -n 40 "$log"
+  if grep -q -E '(warning|error):' "$log"; then
+    grep -E -A3 '(warning|error):' "$log" | head -n 200 || true
+  else
+    tail -n 40 "$log" # no finding, yet it failed: a crash or a bad compile database
+  fi
   echo "lint.sh: clang-tidy: $(grep -c -E '(warning|error):' "$log") finding(s); full log: $log" >&2
   return 1
 }
