@@ -9,7 +9,8 @@
 #               (end to end, every fault, observability with a real Prometheus, leader
 #               failover), alert-rule tests; then the release preset (what users build)
 #               must build without a warning
-#   lint        clang-format check and clang-tidy over the whole tree (scripts/lint.sh)
+#   lint        clang-format check and clang-tidy (scripts/lint.sh): the quick command tidies the
+#               files changed since the merge-base with main, --full the whole tree
 #   sanitizers  the same CTest suite built with ASan+UBSan and with TSan (scripts/test-sanitizers.sh)
 #   fuzz        libFuzzer on the markets, config and Retry-After parsers, FUZZ_SECONDS each (scripts/fuzz.sh)
 #   bench       bench/run.sh --smoke: the benchmark command still runs (not a timed test)
@@ -24,9 +25,10 @@ root=$(pwd)
 build_dir=${BUILD_DIR:-build}
 all_suites=core,lint,sanitizers,fuzz,bench,deploy
 default_suites=core,lint
+tidy_scope=changed
 for arg in "$@"; do
   case $arg in
-    --full) default_suites=$all_suites ;;
+    --full) default_suites=$all_suites tidy_scope=all ;;
     -h | --help) sed -n '2,/^# Exit status/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument '$arg' (--full, --help)" >&2; exit 2 ;;
   esac
@@ -63,7 +65,7 @@ release_build() {
   fi
   echo "test.sh: release preset: built build-release/coingecko-etl, no warnings"
 }
-lint() { BUILD_DIR=$build_dir bash scripts/lint.sh; }
+lint() { BUILD_DIR=$build_dir TIDY_SCOPE=${TIDY_SCOPE:-$tidy_scope} bash scripts/lint.sh; }
 sanitizers() { bash scripts/test-sanitizers.sh; }
 fuzz() { FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash scripts/fuzz.sh; }
 bench() { BENCH_BUILD=$build_dir bash bench/run.sh --smoke; }

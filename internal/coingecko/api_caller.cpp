@@ -117,7 +117,7 @@ ApiCaller::get(std::string url, std::string_view what_text,
     return tl::make_unexpected(std::move(error));
   };
   // Gives up with the last real failure when there is one, else as cancelled.
-  const auto give_up = [&](std::string reason, int attempts) {
+  const auto give_up = [&](const std::string& reason, int attempts) {
     const FetchFailure failure = last ? last->failure : FetchFailure::cancelled;
     std::string message = what + ": " + reason;
     if (last) message += " (last: " + last->message + ")";

@@ -131,6 +131,7 @@ TEST_CASE("conninfo helpers: secrets, connect_timeout, timestamps", "[db]") {
   using etl::core::conninfo_secrets;
   const auto texts = [](const std::vector<etl::Secret>& v) {
     std::vector<std::string> out;
+    out.reserve(v.size());
     for (const auto& s : v) out.push_back(s.reveal());
     return out;
   };

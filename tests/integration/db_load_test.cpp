@@ -184,6 +184,7 @@ TEST_CASE("a coin PostgreSQL refuses costs that coin only", "[db]") {
   // Values the parser may let through but PostgreSQL refuses (built here, bypassing the parser),
   // spread over the page: first, middle, last.
   std::vector<CoinMarket> coins;
+  coins.reserve(9);
   for (int i = 0; i < 9; ++i)
     coins.push_back(make_coin("good-" + std::to_string(i), "2024-03-30T15:00:00Z"));
   coins[0] = make_coin("bad-date", "2021-13-45T10:00:00.000Z"); // 22008: no 13th month

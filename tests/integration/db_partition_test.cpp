@@ -48,7 +48,7 @@ std::vector<std::string> partitions(const std::string& url,
 bool has_sort_node(const std::string& plan_text) {
   std::istringstream lines(plan_text);
   for (std::string line; std::getline(lines, line);) {
-    auto text = line.substr(std::min(line.find_first_not_of(" "), line.size()));
+    auto text = line.substr(std::min(line.find_first_not_of(' '), line.size()));
     if (text.starts_with("->  ")) text = text.substr(4);
     if (text == "Sort" || text.starts_with("Sort  ") || text.starts_with("Incremental Sort"))
       return true;

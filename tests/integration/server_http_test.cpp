@@ -427,6 +427,7 @@ TEST_CASE("kept-alive and pipelined requests are answered in order", "[server][l
 TEST_CASE("stop returns at once whatever the clients do", "[server][limits]") {
   Limited f(64, 30s);
   std::vector<std::unique_ptr<RawClient>> clients;
+  clients.reserve(20);
   for (int i = 0; i < 20; ++i) clients.push_back(std::make_unique<RawClient>(f.port));
   REQUIRE(clients[0]->send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));     // half a request
   REQUIRE(clients[1]->send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")); // a response not read

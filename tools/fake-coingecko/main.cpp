@@ -496,7 +496,7 @@ void handle_markets(State& st, const httplib::Request& req, httplib::Response& r
     body.resize(std::min(body.size(), static_cast<std::size_t>(step.number)));
   if (step.kind == Kind::drip) return slow_body(res, std::move(body), std::max(1L, step.number), 0);
   if (step.kind == Kind::stall) return slow_body(res, std::move(body), 0, step.number);
-  res.set_content(std::move(body), kJson);
+  res.set_content(body, kJson); // httplib 0.11 copies: it has no rvalue overload
 }
 
 // ---- /coins/{id}/market_chart/range: deterministic synthetic history ----
@@ -600,7 +600,7 @@ void handle_history(State& st, const httplib::Request& req, httplib::Response& r
   }
   body += "}";
   res.status = 200;
-  res.set_content(std::move(body), kJsonUncompressed);
+  res.set_content(body, kJsonUncompressed);
 }
 
 // ---- /coins/{id}/ohlc, /coins/{id}/ohlc/range, /coins/list ----
