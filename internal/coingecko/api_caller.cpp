@@ -7,6 +7,7 @@
 #include "http/retry_policy.hpp"
 
 #include <optional>
+#include <utility>
 
 namespace etl::coingecko {
 // The transport and retry rules moved to http/ (usable by any source); named here unqualified.
@@ -85,6 +86,98 @@ std::string_view api_key_header(Plan plan) noexcept {
   return "";
 }
 
+// The request of one get(): JSON, and the plan's key header when there is a key.
+HttpRequest make_request(std::string url, const CallerOptions& o) {
+  HttpRequest request;
+  request.url = std::move(url);
+  request.headers.emplace_back("Accept", "application/json");
+  if (const auto header = api_key_header(o.plan); !header.empty() && !o.api_key.empty())
+    request.headers.emplace_back(std::string(header), o.api_key.reveal());
+  return request;
+}
+
+// Never a secret in an error: the API key and the URL's secrets are redacted.
+std::string redact_secrets(std::string text, const CallerOptions& o) {
+  return redact(redact(std::move(text), {&o.api_key}), o.url_secrets);
+}
+
+// How one get() ends when it fails: with the last real failure when there was one.
+struct Ending {
+  const CallerOptions& options;
+  std::string what;
+  std::optional<FetchError> last; // the most recent real failure, reported when we give up
+
+  tl::unexpected<FetchError> fail(FetchFailure failure, std::string message, int attempts) const {
+    FetchError error = last.value_or(FetchError{failure, 0, attempts, {}, {}, {}});
+    error.failure = failure;
+    error.attempts = attempts;
+    error.message = redact_secrets(std::move(message), options);
+    return tl::make_unexpected(std::move(error));
+  }
+  // Gives up with the last real failure when there is one, else as cancelled.
+  tl::unexpected<FetchError> give_up(std::string reason, int attempts) const {
+    const FetchFailure failure = last ? last->failure : FetchFailure::cancelled;
+    std::string message = what + ": " + reason;
+    if (last) message += " (last: " + last->message + ")";
+    return fail(failure, std::move(message), attempts);
+  }
+};
+
+// Waits on the stop signal, reporting the wait. Returns false when stop was requested.
+bool wait_reported(StopSignal& stop, const ClientObserver& observer, std::string_view cause,
+                   SteadyClock::duration d) {
+  const auto start = SteadyClock::now();
+  const bool stopped = stop.wait_for(d);
+  if (observer.on_wait)
+    observer.on_wait(WaitEvent{cause, std::chrono::duration<double>(SteadyClock::now() - start)});
+  return !stopped;
+}
+
+struct Judged {
+  Classified verdict;
+  FetchError error;
+  std::optional<std::string> retry_after;
+};
+
+// One attempt's result judged. No verdict.failure: a success, `result` untouched; else the
+// attempt's error, its message and body redacted.
+Judged judge(tl::expected<http::HttpResponse, http::TransportError>& result, int attempts,
+             const CallerOptions& o, StopSignal& stop) {
+  Judged j{{}, FetchError{FetchFailure::transport, 0, attempts, {}, {}, {}}, {}};
+  FetchError& error = j.error;
+  if (result) {
+    j.verdict = classify_status(result->status);
+    if (!j.verdict.failure) return j;
+    error.status = result->status;
+    error.message = "HTTP " + std::to_string(result->status);
+    // Redact before cutting so a key straddling the cut cannot leak half of itself.
+    error.body_excerpt =
+        excerpt(redact_secrets(std::string(std::string_view(result->body).substr(0, 4096)), o));
+    error.body = redact_secrets(std::move(result->body), o);
+    j.retry_after = std::move(result->retry_after);
+  } else {
+    j.verdict = classify_transport(result.error().kind);
+    error.message = std::string(to_string(result.error().kind)) + ": " + result.error().message;
+    if (result.error().kind == TransportErrorKind::cancelled && !stop.stop_requested())
+      error.message = "deadline reached during the request";
+  }
+  error.failure = *j.verdict.failure;
+  return j;
+}
+
+// The wait before the next attempt and its cause: Retry-After when usable, else back-off with
+// full jitter.
+std::pair<std::string_view, SteadyClock::duration>
+retry_delay(const std::optional<std::string>& retry_after, int attempt, const CallerOptions& o,
+            std::mt19937_64& rng) {
+  const auto parsed = retry_after
+                          ? parse_retry_after(*retry_after, std::chrono::system_clock::now())
+                          : std::optional<std::chrono::seconds>{};
+  if (parsed) return {"retry_after", *parsed};
+  const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  return {"backoff", backoff_delay(attempt, o.backoff_base, o.backoff_cap, unit)};
+}
+
 } // namespace
 
 ApiCaller::ApiCaller(CallerOptions options, HttpTransport& transport, StopSignal& stop,
@@ -98,53 +191,23 @@ ApiCaller::ApiCaller(CallerOptions options, HttpTransport& transport, StopSignal
 tl::expected<FetchedPage, FetchError>
 ApiCaller::get(std::string url, std::string_view what_text,
                std::chrono::steady_clock::time_point deadline) {
-  HttpRequest request;
-  request.url = std::move(url);
-  request.headers.emplace_back("Accept", "application/json");
-  if (const auto header = api_key_header(m_options.plan);
-      !header.empty() && !m_options.api_key.empty())
-    request.headers.emplace_back(std::string(header), m_options.api_key.reveal());
-
-  const std::string what(what_text);
+  const HttpRequest request = make_request(std::move(url), m_options);
   const int max_attempts = std::max(1, m_options.max_attempts);
-  std::optional<FetchError> last; // the most recent real failure, reported when we give up
-
-  const auto fail = [&](FetchFailure failure, std::string message, int attempts) {
-    FetchError error = last.value_or(FetchError{failure, 0, attempts, {}, {}, {}});
-    error.failure = failure;
-    error.attempts = attempts;
-    error.message = redact(redact(std::move(message), {&m_options.api_key}), m_options.url_secrets);
-    return tl::make_unexpected(std::move(error));
-  };
-  // Gives up with the last real failure when there is one, else as cancelled.
-  const auto give_up = [&](const std::string& reason, int attempts) {
-    const FetchFailure failure = last ? last->failure : FetchFailure::cancelled;
-    std::string message = what + ": " + reason;
-    if (last) message += " (last: " + last->message + ")";
-    return fail(failure, std::move(message), attempts);
-  };
-  // Waits on the stop signal, reporting the wait. Returns false when stop was requested.
-  const auto wait = [&](std::string_view cause, SteadyClock::duration d) {
-    const auto start = SteadyClock::now();
-    const bool stopped = m_stop.wait_for(d);
-    if (m_observer.on_wait)
-      m_observer.on_wait(
-          WaitEvent{cause, std::chrono::duration<double>(SteadyClock::now() - start)});
-    return !stopped;
-  };
+  Ending end{m_options, std::string(what_text), std::nullopt};
+  const std::string& what = end.what;
 
   int attempts = 0;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     if (m_stop.stop_requested())
-      return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
-    if (SteadyClock::now() >= deadline) return give_up("deadline reached", attempts);
+      return end.fail(FetchFailure::cancelled, what + ": shutting down", attempts);
+    if (SteadyClock::now() >= deadline) return end.give_up("deadline reached", attempts);
 
     if (const auto need = m_limiter.wait_needed(SteadyClock::now());
         need > SteadyClock::duration::zero()) {
       if (SteadyClock::now() + need > deadline)
-        return give_up("rate limit wait would pass the next tick", attempts);
-      if (!wait("rate_limit", need))
-        return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
+        return end.give_up("rate limit wait would pass the next tick", attempts);
+      if (!wait_reported(m_stop, m_observer, "rate_limit", need))
+        return end.fail(FetchFailure::cancelled, what + ": shutting down", attempts);
     }
     m_limiter.consume(SteadyClock::now());
 
@@ -154,69 +217,40 @@ ApiCaller::get(std::string url, std::string_view what_text,
       return m_stop.stop_requested() || SteadyClock::now() >= deadline;
     });
     const std::chrono::duration<double> took = SteadyClock::now() - started;
-
-    Classified verdict;
-    FetchError error{FetchFailure::transport, 0, attempts, {}, {}, {}};
-    std::optional<std::string> retry_after;
-    if (result) {
-      verdict = classify_status(result->status);
-      if (!verdict.failure) {
-        if (m_observer.on_attempt) m_observer.on_attempt(AttemptEvent{result->status, "", took});
-        return FetchedPage{std::move(result->body), result->status, attempts,
-                           std::chrono::system_clock::now()};
-      }
-      error.status = result->status;
-      error.message = "HTTP " + std::to_string(result->status);
-      // Redact before cutting so a key straddling the cut cannot leak half of itself.
-      error.body_excerpt = excerpt(redact(
-          redact(std::string(std::string_view(result->body).substr(0, 4096)), {&m_options.api_key}),
-          m_options.url_secrets));
-      error.body =
-          redact(redact(std::move(result->body), {&m_options.api_key}), m_options.url_secrets);
-      retry_after = std::move(result->retry_after);
-    } else {
-      verdict = classify_transport(result.error().kind);
-      error.message = std::string(to_string(result.error().kind)) + ": " + result.error().message;
-      if (result.error().kind == TransportErrorKind::cancelled && !m_stop.stop_requested())
-        error.message = "deadline reached during the request";
+    Judged judged = judge(result, attempts, m_options, m_stop);
+    if (!judged.verdict.failure) {
+      if (m_observer.on_attempt) m_observer.on_attempt(AttemptEvent{result->status, "", took});
+      return FetchedPage{std::move(result->body), result->status, attempts,
+                         std::chrono::system_clock::now()};
     }
-    error.failure = *verdict.failure;
+    FetchError& error = judged.error;
     if (m_observer.on_attempt)
       m_observer.on_attempt(AttemptEvent{error.status, to_string(error.failure), took});
     // FetchError.status is the last HTTP status seen, even if a later attempt got no response.
-    if (error.status == 0 && last) error.status = last->status;
+    if (error.status == 0 && end.last) error.status = end.last->status;
 
     if (error.failure == FetchFailure::cancelled) {
       // Keep the real failure when the deadline (not shutdown) cut a retry short.
-      if (last && !m_stop.stop_requested()) return give_up(error.message, attempts);
-      return fail(FetchFailure::cancelled, what + ": " + error.message, attempts);
+      if (end.last && !m_stop.stop_requested()) return end.give_up(error.message, attempts);
+      return end.fail(FetchFailure::cancelled, what + ": " + error.message, attempts);
     }
     const std::string detail = error.message;
-    last = std::move(error);
-    if (!verdict.retryable) return fail(last->failure, what + ": " + detail, attempts);
+    end.last = std::move(error);
+    if (!judged.verdict.retryable)
+      return end.fail(end.last->failure, what + ": " + detail, attempts);
     if (attempt + 1 >= max_attempts)
-      return fail(last->failure,
-                  what + ": " + detail + " after " + std::to_string(attempts) + " attempts",
-                  attempts);
+      return end.fail(end.last->failure,
+                      what + ": " + detail + " after " + std::to_string(attempts) + " attempts",
+                      attempts);
 
-    std::string_view cause = "backoff";
-    SteadyClock::duration delay{};
-    const auto parsed = retry_after
-                            ? parse_retry_after(*retry_after, std::chrono::system_clock::now())
-                            : std::optional<std::chrono::seconds>{};
-    if (parsed) {
-      cause = "retry_after";
-      delay = *parsed;
-    } else {
-      const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(m_rng);
-      delay = backoff_delay(attempt, m_options.backoff_base, m_options.backoff_cap, unit);
-    }
+    const auto [cause, delay] = retry_delay(judged.retry_after, attempt, m_options, m_rng);
     if (SteadyClock::now() + delay > deadline)
-      return give_up("retry would pass the next tick", attempts);
-    if (!wait(cause, delay))
-      return fail(FetchFailure::cancelled, what + ": shutting down", attempts);
+      return end.give_up("retry would pass the next tick", attempts);
+    if (!wait_reported(m_stop, m_observer, cause, delay))
+      return end.fail(FetchFailure::cancelled, what + ": shutting down", attempts);
   }
-  return give_up("no attempts left", attempts); // unreachable: the loop returns on its last attempt
+  return end.give_up("no attempts left",
+                     attempts); // unreachable: the loop returns on its last attempt
 }
 
 } // namespace etl::coingecko

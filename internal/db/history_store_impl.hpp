@@ -1,6 +1,7 @@
 #pragma once
-// Private to etl::db: HistoryStore's session, shared by history_store.cpp and
-// history_coverage.cpp (the coverage ledger's queries).
+// Private to etl::db: HistoryStore's session, shared by history_store.cpp (session, reads),
+// history_store_write.cpp (chunk and coins writes) and history_coverage.cpp (the coverage
+// ledger's queries).
 #include "db/detail.hpp"
 #include "db/history_store.hpp"
 

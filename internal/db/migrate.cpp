@@ -50,6 +50,35 @@ private:
   pqxx::connection& m_conn;
 };
 
+// The files not applied yet, in order, after every applied one is verified: an edited,
+// already-applied migration means the database and the files disagree (the error says how),
+// and guessing would be worse. `step` names what is being done, for an exception's error.
+tl::expected<std::vector<const Migration*>, std::string>
+pending_migrations(pqxx::connection& conn, const std::vector<Migration>& files, std::string& step) {
+  std::map<int, std::pair<std::string, std::string>> recorded; // version -> name, checksum
+  {
+    pqxx::nontransaction tx{conn};
+    for (const auto& row : tx.exec("SELECT version, name, checksum FROM schema_migrations"))
+      recorded[row[0].as<int>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+  }
+  std::vector<const Migration*> pending;
+  for (const Migration& f : files) {
+    const auto found = recorded.find(f.version);
+    if (found == recorded.end()) {
+      pending.push_back(&f);
+      continue;
+    }
+    step = "checksum " + f.name;
+    pqxx::nontransaction tx{conn};
+    const auto sum = tx.exec_params1("SELECT md5($1)", f.sql)[0].as<std::string>();
+    if (sum != found->second.second)
+      return unexpected("migration " + f.name + " was changed after it was applied (recorded as " +
+                        found->second.first + ", md5 " + found->second.second + ", file md5 " +
+                        sum + "): restore the file and add a new migration instead");
+  }
+  return pending;
+}
+
 } // namespace
 
 tl::expected<int, DbError>
@@ -71,31 +100,9 @@ Database::migrate(const std::optional<std::filesystem::path>& migrations_dir) {
       tx.exec(kCreateSchemaMigrations);
       tx.commit();
     }
-    std::map<int, std::pair<std::string, std::string>> recorded; // version -> name, checksum
-    {
-      pqxx::nontransaction tx{*s.conn};
-      for (const auto& row : tx.exec("SELECT version, name, checksum FROM schema_migrations"))
-        recorded[row[0].as<int>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
-    }
-    // Verify every applied file before applying anything: an edited, already-applied
-    // migration means the database and the files disagree, and guessing would be worse.
-    std::vector<const Migration*> pending;
-    for (const Migration& f : *files) {
-      const auto found = recorded.find(f.version);
-      if (found == recorded.end()) {
-        pending.push_back(&f);
-        continue;
-      }
-      step = "checksum " + f.name;
-      pqxx::nontransaction tx{*s.conn};
-      const auto sum = tx.exec_params1("SELECT md5($1)", f.sql)[0].as<std::string>();
-      if (sum != found->second.second)
-        return unexpected(internal_error(
-            "migration " + f.name + " was changed after it was applied (recorded as " +
-            found->second.first + ", md5 " + found->second.second + ", file md5 " + sum +
-            "): restore the file and add a new migration instead"));
-    }
-    for (const Migration* f : pending) {
+    auto pending = pending_migrations(*s.conn, *files, step);
+    if (!pending) return unexpected(internal_error(std::move(pending.error())));
+    for (const Migration* f : *pending) {
       step = "apply migration " + f->name;
       pqxx::work tx{*s.conn, "migration"};
       tx.exec(f->sql);

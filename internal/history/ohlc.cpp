@@ -135,58 +135,54 @@ std::optional<int> ohlc_days_for(std::int64_t wanted) noexcept {
   return std::nullopt;
 }
 
-OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
-  OhlcPlan plan;
-  const TimePoint now = q.now;
-  Range range = q.range;
-  // --days N: pro windows are day-aligned (they line up with the done ones of other runs);
-  // public/demo asks CoinGecko for "the last N days", which is relative to now.
-  if (q.days) range = {q.pro ? floor_day(now) - Days{*q.days} : now - Days{*q.days}, now};
-  TimePoint from = range.from;
-  const TimePoint to = std::min(range.to, now);
-  if (to < from) return plan;
+namespace {
 
-  const auto covered_by_done = [&](Candle candle, const Range& zone) {
-    std::vector<Range> covered;
-    for (const auto& d : q.done) {
-      if (d.candle == candle) covered.push_back(d.chunk);
-    }
-    return subtract(zone, std::move(covered));
-  };
-
-  if (!q.pro) {
-    const TimePoint reach = now - kPublicReach;
-    if (from < reach) {
-      plan.clamped = Range{from, std::min(to, reach - kMs)};
-      from = reach;
-      if (to < from) return plan;
-    }
-    const std::int64_t wanted =
-        q.days ? *q.days : ceil_div((now - from).count(), milliseconds{Days{1}}.count());
-    const int days = ohlc_days_for(std::max<std::int64_t>(wanted, 1)).value_or(365);
-    const Candle candle = candle_for_days(days);
-    // With --days, the candles opening in the last N days are kept (all of the answer when
-    // N is in the enum): one candle of slack at the start absorbs the skew between our clock
-    // and CoinGecko's, whose first candle may open a little before now - N days.
-    const Range core{q.days ? from - size_of(candle) : from, to};
-    const auto pieces = covered_by_done(candle, core);
-    if (pieces.empty()) {
-      ++plan.skipped_done;
-      return plan;
-    }
-    // /ohlc cannot ask for a part: the whole chunk is fetched again.
-    const Range request{now - Days{days}, now};
-    plan.chunks.push_back(OhlcChunk{candle, core, days, request,
-                                    (request.to - request.from) / size_of(candle),
-                                    !is_final(core, now)});
-    return plan;
+// The parts of `zone` that no done chunk of this candle size covers.
+std::vector<Range> not_done(const OhlcPlanRequest& q, Candle candle, const Range& zone) {
+  std::vector<Range> covered;
+  for (const auto& d : q.done) {
+    if (d.candle == candle) covered.push_back(d.chunk);
   }
+  return subtract(zone, std::move(covered));
+}
 
+// Public/demo: one /ohlc?days=D chunk, [from, to] clamped to the plan's reach.
+void plan_public_ohlc(const OhlcPlanRequest& q, TimePoint from, TimePoint to, OhlcPlan& plan) {
+  const TimePoint now = q.now;
+  const TimePoint reach = now - kPublicReach;
+  if (from < reach) {
+    plan.clamped = Range{from, std::min(to, reach - kMs)};
+    from = reach;
+    if (to < from) return;
+  }
+  const std::int64_t wanted =
+      q.days ? *q.days : ceil_div((now - from).count(), milliseconds{Days{1}}.count());
+  const int days = ohlc_days_for(std::max<std::int64_t>(wanted, 1)).value_or(365);
+  const Candle candle = candle_for_days(days);
+  // With --days, the candles opening in the last N days are kept (all of the answer when
+  // N is in the enum): one candle of slack at the start absorbs the skew between our clock
+  // and CoinGecko's, whose first candle may open a little before now - N days.
+  const Range core{q.days ? from - size_of(candle) : from, to};
+  const auto pieces = not_done(q, candle, core);
+  if (pieces.empty()) {
+    ++plan.skipped_done;
+    return;
+  }
+  // /ohlc cannot ask for a part: the whole chunk is fetched again.
+  const Range request{now - Days{days}, now};
+  plan.chunks.push_back(OhlcChunk{candle, core, days, request,
+                                  (request.to - request.from) / size_of(candle),
+                                  !is_final(core, now)});
+}
+
+// Pro: /ohlc/range chunks over what is not done, in day-aligned windows.
+void plan_pro_ohlc(const OhlcPlanRequest& q, TimePoint from, TimePoint to, OhlcPlan& plan) {
+  const TimePoint now = q.now;
   const bool hourly = to - from <= kOhlcHourlyWindow;
   const Candle candle = hourly ? Candle::hourly : Candle::daily;
   const Days window = hourly ? kOhlcHourlyWindow : kOhlcDailyWindow;
   const Range zone{from, to};
-  const auto pieces = covered_by_done(candle, zone);
+  const auto pieces = not_done(q, candle, zone);
   if (pieces.size() != 1 || !(pieces.front() == zone)) ++plan.skipped_done;
   for (const Range& piece : pieces) {
     TimePoint a = piece.from;
@@ -202,6 +198,22 @@ OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
       a = end;
     }
   }
+}
+
+} // namespace
+
+OhlcPlan plan_ohlc(const OhlcPlanRequest& q) {
+  OhlcPlan plan;
+  const TimePoint now = q.now;
+  Range range = q.range;
+  // --days N: pro windows are day-aligned (they line up with the done ones of other runs);
+  // public/demo asks CoinGecko for "the last N days", which is relative to now.
+  if (q.days) range = {q.pro ? floor_day(now) - Days{*q.days} : now - Days{*q.days}, now};
+  const TimePoint from = range.from;
+  const TimePoint to = std::min(range.to, now);
+  if (to < from) return plan;
+  if (q.pro) plan_pro_ohlc(q, from, to, plan);
+  else plan_public_ohlc(q, from, to, plan);
   return plan;
 }
 

@@ -94,19 +94,10 @@ std::string key_value_lines_to_json(std::string_view text) {
   return out;
 }
 
-std::string status_json(const StatusInfo& info, const HealthSnapshot& s, const Readiness& readiness,
-                        SysTime now) {
-  std::string out = R"({"version":)";
-  out += json_quoted(info.version);
-  out += R"(,"revision":)";
-  out += json_quoted(info.revision);
-  out += R"(,"started_at":)";
-  out += json_quoted(iso8601_utc(info.started_at));
-  out += R"(,"uptime_seconds":)";
-  out += json_seconds(std::max(0.0, seconds_between(info.started_at, now)));
-  out += R"(,"ready":)";
-  out += readiness.ready ? "true" : "false";
-  out += R"(,"not_ready_reasons":[)";
+namespace {
+
+// The failed readiness checks, "name: reason", comma-separated (inside a JSON array).
+void append_not_ready(std::string& out, const Readiness& readiness) {
   bool first = true;
   for (const auto& check : readiness.checks) {
     if (check.ok) {
@@ -116,10 +107,10 @@ std::string status_json(const StatusInfo& info, const HealthSnapshot& s, const R
     first = false;
     out += json_quoted(check.name + ": " + check.reason);
   }
-  out += R"(],"config":)";
-  out += info.config_json.empty() ? std::string("{}") : info.config_json;
+}
 
-  out += R"(,"last_tick":)";
+// The last tick as a JSON object, or null before the first one.
+void append_last_tick(std::string& out, const HealthSnapshot& s) {
   if (s.last_tick) {
     const auto& t = *s.last_tick;
     out += R"({"started_at":)";
@@ -140,6 +131,29 @@ std::string status_json(const StatusInfo& info, const HealthSnapshot& s, const R
   } else {
     out += "null";
   }
+}
+
+} // namespace
+
+std::string status_json(const StatusInfo& info, const HealthSnapshot& s, const Readiness& readiness,
+                        SysTime now) {
+  std::string out = R"({"version":)";
+  out += json_quoted(info.version);
+  out += R"(,"revision":)";
+  out += json_quoted(info.revision);
+  out += R"(,"started_at":)";
+  out += json_quoted(iso8601_utc(info.started_at));
+  out += R"(,"uptime_seconds":)";
+  out += json_seconds(std::max(0.0, seconds_between(info.started_at, now)));
+  out += R"(,"ready":)";
+  out += readiness.ready ? "true" : "false";
+  out += R"(,"not_ready_reasons":[)";
+  append_not_ready(out, readiness);
+  out += R"(],"config":)";
+  out += info.config_json.empty() ? std::string("{}") : info.config_json;
+
+  out += R"(,"last_tick":)";
+  append_last_tick(out, s);
 
   out += R"(,"backlog":{"snapshots":)";
   out += std::to_string(s.pending_snapshots);
