@@ -55,7 +55,7 @@ tidy() {
     command -v "$tool" >/dev/null || { echo "lint.sh: $tool not found (apt-get install clang-tidy)" >&2; return 1; }
   done
   # Sources generated into the build tree (embedded migrations) are not ours to lint.
-  local dirs="^$root/(cmd|internal|tests|tools|fuzz)/"
+  local dirs="^$root/(${LINT_DIRS:-cmd|internal|tests|tools|fuzz})/"
   local files=("$dirs")
   if [[ $tidy_scope == changed ]]; then
     mapfile -t files < <(changed_sources)

@@ -25,16 +25,16 @@ coingecko::ClientOptions client_options(const config::Config& cfg) {
 
 coingecko::ClientObserver client_observer(telemetry::Metrics& metrics,
                                           std::function<void()> on_attempt) {
-  return coingecko::ClientObserver{[&metrics, on_attempt](const coingecko::AttemptEvent& e) {
-                                     if (on_attempt) on_attempt();
-                                     metrics.http_request(e.status).Increment();
-                                     if (!e.failure_reason.empty())
-                                       metrics.http_failure(e.failure_reason).Increment();
-                                   },
-                                   [&metrics](const coingecko::WaitEvent& w) {
-                                     metrics.wait_seconds(w.cause).Increment(w.waited.count());
-                                     if (w.cause != "rate_limit") metrics.http_retries.Increment();
-                                   }};
+  return coingecko::ClientObserver{
+      [&metrics, on_attempt = std::move(on_attempt)](const coingecko::AttemptEvent& e) {
+        if (on_attempt) on_attempt();
+        metrics.http_request(e.status).Increment();
+        if (!e.failure_reason.empty()) metrics.http_failure(e.failure_reason).Increment();
+      },
+      [&metrics](const coingecko::WaitEvent& w) {
+        metrics.wait_seconds(w.cause).Increment(w.waited.count());
+        if (w.cause != "rate_limit") metrics.http_retries.Increment();
+      }};
 }
 
 pipeline::PipelineOptions pipeline_options(const config::Config& cfg,

@@ -115,7 +115,7 @@ struct Ending {
     return tl::make_unexpected(std::move(error));
   }
   // Gives up with the last real failure when there is one, else as cancelled.
-  tl::unexpected<FetchError> give_up(std::string reason, int attempts) const {
+  tl::unexpected<FetchError> give_up(const std::string& reason, int attempts) const {
     const FetchFailure failure = last ? last->failure : FetchFailure::cancelled;
     std::string message = what + ": " + reason;
     if (last) message += " (last: " + last->message + ")";

@@ -71,7 +71,7 @@ void Runner::load_coins_list() {
     return m_o.data_dir / "raw" / "history" /
            ("coins_list_" + compact_utc(at) + status_suffix(status) + ".json");
   };
-  const auto failed = [&](std::string reason) {
+  const auto failed = [&](const std::string& reason) {
     m_sum.coins_list_failed = true;
     m_sum.problems.push_back("coins list: " + reason);
     log_warning("backfill coins list: " + reason);

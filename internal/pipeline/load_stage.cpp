@@ -44,6 +44,7 @@ LoadStatus Pipeline::load_snapshot(const std::string& snapshot_id) {
   // missing.
   const spool::SnapshotPlan plan = m_queue.plan(snapshot_id).value_or(spool::SnapshotPlan{});
   std::vector<int> present;
+  present.reserve(pages.size());
   for (const auto& page : pages) present.push_back(page.page);
   const auto missing = spool::missing_pages(plan, present, added->last_page_coins);
   const std::string missing_error = spool::missing_pages_error(plan, missing);
