@@ -122,8 +122,18 @@ def kill_mid_copy(cluster):
             h.check(h.alive(d), f"{how}: the daemon survives the database crash")
             # The interrupted snapshot (and every other) loads after the restart.
             h.wait_until(lambda: not h.pending_snapshots(d.data_dir), 60, f"{how}: the backlog to drain")
-            errors = h.metric(d, "coingecko_etl_load_errors_total", 'kind="unavailable"')
-            h.check(errors >= 1, f"{how}: the interrupted load is counted as load_errors{{kind=unavailable}} ({errors:g})")
+            text = h.metrics_of(d)
+            kinds = {line.split('kind="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+                     for line in text.splitlines()
+                     if line.startswith("coingecko_etl_load_errors_total{")}
+            unavailable = kinds.get("unavailable", 0)
+            others = {k: v for k, v in kinds.items() if k != "unavailable" and v > 0}
+            # A crash is an outage, never a problem with the data or a refusal.
+            h.check(not others, f"{how}: a failed load during the crash is counted only as kind=unavailable ({kinds})")
+            # The killed backend is usually inside the load, which then fails as unavailable; it
+            # can also be caught between two statements of other work on a load's session (or, for
+            # the postmaster, finish and commit before it notices), and the next use reconnects.
+            print(f"note: {how}: {unavailable:g} load(s) failed as unavailable", flush=True)
             d.signal(signal.SIGTERM)
             h.check(d.wait_exit(15) == 0, f"{how}: SIGTERM exits 0")
             # A tick that started just before SIGTERM may have been abandoned after spooling: by
