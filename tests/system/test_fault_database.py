@@ -95,6 +95,10 @@ def load_backend(cluster, dbname):
     return int(out.split()[0]) if ok and out else None
 
 
+# Every migration the binary carries (they are embedded from migrations/).
+MIGRATIONS = len([f for f in os.listdir(os.path.join(h.env("ETL_SOURCE_DIR"), "migrations")) if f.endswith(".sql")])
+
+
 def kill_mid_copy(cluster):
     db = cluster.database("fault_midcopy")
     fake = h.FakeCoinGecko(h.fixture(FIXTURE), extra=("--synthetic", "3000"))
@@ -103,9 +107,11 @@ def kill_mid_copy(cluster):
     try:
         for how in ("backend", "postmaster"):
             d.start()
-            # Kill a load, not the first tick's migration (its SQL names the same tables).
-            h.wait_until(lambda: cluster.psql_ok("SELECT to_regclass('public.etl_runs')", "fault_midcopy")[1].strip(),
-                         60, "the schema to be migrated", interval=0.05)
+            # Kill a load, not one of the first tick's migrations (their SQL names the same tables):
+            # wait until every migration is applied, not just the one creating etl_runs.
+            h.wait_until(lambda: cluster.psql_ok("SELECT count(*) FROM schema_migrations",
+                                                 "fault_midcopy")[1].strip() == str(MIGRATIONS),
+                         60, f"all {MIGRATIONS} migrations to be applied", interval=0.05)
             pid = h.wait_until(lambda: load_backend(cluster, "fault_midcopy"), 60,
                                f"a snapshot load to be in progress ({how} round)", interval=0.01)
             if how == "backend":
