@@ -11,6 +11,7 @@
 #   SANITIZER_TREES="asan tsan"   which trees, in order
 #   SAN_BUILD_ROOT=build-san      trees go in $SAN_BUILD_ROOT/<tree>
 #   CTEST_ARGS=...                extra ctest arguments, e.g. "-R unit"
+#   CTEST_JOBS=N                  tests at once (default: nproc; see tests/CMakeLists.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -53,7 +54,7 @@ run_tree() {
   LSAN_OPTIONS="suppressions=$supp_dir/lsan.supp:print_suppressions=0" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$root/fuzz/ubsan_rapidjson.supp:log_path=$reports/ubsan" \
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp_dir/tsan.supp:log_path=$reports/tsan" \
-    ctest --test-dir "$dir" --output-on-failure ${CTEST_ARGS:-} || rc=$?
+    ctest --test-dir "$dir" --output-on-failure -j "${CTEST_JOBS:-$(nproc)}" ${CTEST_ARGS:-} || rc=$?
   timings+=("$tree tests: $((SECONDS - start)) s")
 
   if compgen -G "$reports/*" >/dev/null; then

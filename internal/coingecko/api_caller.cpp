@@ -133,6 +133,20 @@ bool wait_reported(StopSignal& stop, const ClientObserver& observer, std::string
   return !stopped;
 }
 
+enum class Turn { taken, late, stopped };
+
+// Takes a token of the bucket, waiting for it unless the wait would pass the deadline.
+Turn take_token(http::RateLimiter& limiter, StopSignal& stop, const ClientObserver& observer,
+                SteadyClock::time_point deadline) {
+  if (const auto need = limiter.wait_needed(SteadyClock::now());
+      need > SteadyClock::duration::zero()) {
+    if (SteadyClock::now() + need > deadline) return Turn::late;
+    if (!wait_reported(stop, observer, "rate_limit", need)) return Turn::stopped;
+  }
+  limiter.consume(SteadyClock::now());
+  return Turn::taken;
+}
+
 struct Judged {
   Classified verdict;
   FetchError error;
@@ -202,14 +216,12 @@ ApiCaller::get(std::string url, std::string_view what_text,
       return end.fail(FetchFailure::cancelled, what + ": shutting down", attempts);
     if (SteadyClock::now() >= deadline) return end.give_up("deadline reached", attempts);
 
-    if (const auto need = m_limiter.wait_needed(SteadyClock::now());
-        need > SteadyClock::duration::zero()) {
-      if (SteadyClock::now() + need > deadline)
-        return end.give_up("rate limit wait would pass the next tick", attempts);
-      if (!wait_reported(m_stop, m_observer, "rate_limit", need))
-        return end.fail(FetchFailure::cancelled, what + ": shutting down", attempts);
+    switch (take_token(m_limiter, m_stop, m_observer, deadline)) {
+    case Turn::taken: break;
+    case Turn::late: return end.give_up("rate limit wait would pass the next tick", attempts);
+    case Turn::stopped:
+      return end.fail(FetchFailure::cancelled, what + ": shutting down", attempts);
     }
-    m_limiter.consume(SteadyClock::now());
 
     ++attempts;
     const auto started = SteadyClock::now();
@@ -249,8 +261,7 @@ ApiCaller::get(std::string url, std::string_view what_text,
     if (!wait_reported(m_stop, m_observer, cause, delay))
       return end.fail(FetchFailure::cancelled, what + ": shutting down", attempts);
   }
-  return end.give_up("no attempts left",
-                     attempts); // unreachable: the loop returns on its last attempt
+  return end.give_up("no attempts left", attempts); // unreachable: the last attempt returns
 }
 
 } // namespace etl::coingecko

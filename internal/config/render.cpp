@@ -46,13 +46,13 @@ std::string Config::conninfo() const {
   return out;
 }
 
-std::string render_effective(const Config& c) {
-  const auto optional_text = [](const std::optional<std::string>& value) {
-    return value ? *value : std::string("(unset)");
-  };
-  const std::string http_host =
-      c.http_host.find(':') != std::string::npos ? "[" + c.http_host + "]" : c.http_host;
-  const std::vector<std::pair<std::string_view, std::string>> lines = {
+namespace {
+
+using SettingLines = std::vector<std::pair<std::string_view, std::string>>;
+
+// What is fetched, from where, how fast, and the history settings.
+SettingLines source_settings(const Config& c) {
+  return {
       {"COINGECKO_URL", redact_url(c.coingecko_url)},
       {"VS_CURRENCY", join(c.vs_currencies, ',')},
       {"PER_PAGE", std::to_string(c.per_page)},
@@ -72,7 +72,15 @@ std::string render_effective(const Config& c) {
       {"BACKFILL_DAYS", std::to_string(c.backfill_days)},
       {"HISTORY_COINS", c.history_coins},
       {"HISTORY_DAYS", std::to_string(c.history_days)},
-      {"CA_FILE", optional_text(c.ca_file)},
+      {"CA_FILE", c.ca_file ? *c.ca_file : std::string("(unset)")},
+  };
+}
+
+// Where it is stored, kept and served.
+SettingLines sink_settings(const Config& c) {
+  const std::string http_host =
+      c.http_host.find(':') != std::string::npos ? "[" + c.http_host + "]" : c.http_host;
+  return {
       {"POSTGRES_HOST", c.postgres_host},
       {"POSTGRES_PORT", std::to_string(c.postgres_port)},
       {"POSTGRES_USER", c.postgres_user},
@@ -99,12 +107,19 @@ std::string render_effective(const Config& c) {
       {"LOG_FORMAT", c.log_format == LogFormat::json ? "json" : "text"},
       {"SHUTDOWN_TIMEOUT", format_duration(c.shutdown_timeout)},
   };
+}
+
+} // namespace
+
+std::string render_effective(const Config& c) {
   std::string out;
-  for (const auto& [name, value] : lines) {
-    out += name;
-    out += '=';
-    out += value;
-    out += '\n';
+  for (const auto& lines : {source_settings(c), sink_settings(c)}) {
+    for (const auto& [name, value] : lines) {
+      out += name;
+      out += '=';
+      out += value;
+      out += '\n';
+    }
   }
   return out;
 }

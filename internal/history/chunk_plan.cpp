@@ -95,6 +95,22 @@ std::vector<Range> subtract(Range range, std::vector<Range> covered) {
   return out;
 }
 
+namespace {
+
+// Day-aligned windows of at most kDailyCore days covering `piece`.
+std::vector<Range> daily_windows(const Range& piece) {
+  std::vector<Range> out;
+  for (TimePoint a = piece.from; a <= piece.to;) {
+    const TimePoint b = std::min(piece.to, floor_day(a) + kDailyCore);
+    out.push_back(Range{a, b});
+    if (b == piece.to) break;
+    a = b + kMs;
+  }
+  return out;
+}
+
+} // namespace
+
 Plan plan_chunks(const PlanRequest& request) {
   Plan plan;
   const TimePoint now = request.now;
@@ -136,17 +152,9 @@ Plan plan_chunks(const PlanRequest& request) {
     const Range zone{from, hourly_from};
     const auto pieces = subtract(zone, request.done_daily);
     count_skipped(zone, pieces);
-    for (const Range& piece : pieces) {
-      // Day-aligned windows of at most kDailyCore days.
-      TimePoint a = piece.from;
-      while (a <= piece.to) {
-        const TimePoint b = std::min(piece.to, floor_day(a) + kDailyCore);
-        const Range core{a, b};
+    for (const Range& piece : pieces)
+      for (const Range& core : daily_windows(piece))
         add(Granularity::daily, core, request_for(core, kMinDailySpan, floor_at, now));
-        if (b == piece.to) break;
-        a = b + kMs;
-      }
-    }
   }
   const Range zone{hourly_from, to};
   const auto pieces = subtract(zone, request.done_hourly);

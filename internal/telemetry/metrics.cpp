@@ -99,8 +99,9 @@ std::string_view http_code_class(long status) {
   return kOther;
 }
 
-struct Metrics::Families {
-  Families(prometheus::Registry& r, const BuildInfo& build)
+// The families of polling: ticks, stages, HTTP.
+struct FetchFamilies {
+  explicit FetchFamilies(prometheus::Registry& r)
       : ticks(labelled_counter(r, "ticks_total", "Scheduler ticks by outcome.", "result",
                                kTickResults)),
         ticks_skipped(counter(r, "ticks_skipped_total",
@@ -136,8 +137,26 @@ struct Metrics::Families {
         wait_seconds(labelled_counter(r, "wait_seconds_total",
                                       "Seconds spent waiting before CoinGecko requests, by cause.",
                                       "cause", kWaitCauses)),
-        coins_received(counter(r, "coins_received_total", "Coin records received from CoinGecko.")),
-        rows_inserted(counter(r, "rows_inserted_total", "coin_market rows inserted.")),
+        coins_received(
+            counter(r, "coins_received_total", "Coin records received from CoinGecko.")) {}
+
+  Labelled<prometheus::Counter> ticks;
+  prometheus::Counter& ticks_skipped;
+  prometheus::Histogram& tick_duration;
+  Labelled<prometheus::Histogram> stage_duration;
+  prometheus::Gauge& last_success;
+  prometheus::Gauge& last_load_success;
+  Labelled<prometheus::Counter> http_requests;
+  Labelled<prometheus::Counter> http_failures;
+  prometheus::Counter& http_retries;
+  Labelled<prometheus::Counter> wait_seconds;
+  prometheus::Counter& coins_received;
+};
+
+// The families of storing: rows, snapshots, spool, database, leadership, planning, serving.
+struct StoreFamilies {
+  explicit StoreFamilies(prometheus::Registry& r)
+      : rows_inserted(counter(r, "rows_inserted_total", "coin_market rows inserted.")),
         rows_unchanged(counter(r, "rows_unchanged_total",
                                "coin_market rows already present (replays, cached responses).")),
         rows_rejected(counter(r, "rows_rejected_total", "Coin records rejected by validation.")),
@@ -183,26 +202,8 @@ struct Metrics::Families {
             r, "http_server_connections_closed_total",
             "Connections the observability server closed on its own: at its "
             "connection limit, at the request deadline, or for an oversized request.",
-            "reason", kServerCloseReasons)) {
-    prometheus::BuildGauge()
-        .Name(kPrefix + "build_info")
-        .Help("Build version and git revision; always 1.")
-        .Register(r)
-        .Add({{"version", build.version}, {"revision", build.revision}})
-        .Set(1);
-  }
+            "reason", kServerCloseReasons)) {}
 
-  Labelled<prometheus::Counter> ticks;
-  prometheus::Counter& ticks_skipped;
-  prometheus::Histogram& tick_duration;
-  Labelled<prometheus::Histogram> stage_duration;
-  prometheus::Gauge& last_success;
-  prometheus::Gauge& last_load_success;
-  Labelled<prometheus::Counter> http_requests;
-  Labelled<prometheus::Counter> http_failures;
-  prometheus::Counter& http_retries;
-  Labelled<prometheus::Counter> wait_seconds;
-  prometheus::Counter& coins_received;
   prometheus::Counter& rows_inserted;
   prometheus::Counter& rows_unchanged;
   prometheus::Counter& rows_rejected;
@@ -223,6 +224,18 @@ struct Metrics::Families {
   prometheus::Gauge& planned_calls_per_month;
   prometheus::Gauge& sweep_ticks;
   Labelled<prometheus::Counter> server_closed;
+};
+
+struct Metrics::Families : FetchFamilies, StoreFamilies {
+  Families(prometheus::Registry& r, const BuildInfo& build) : FetchFamilies(r), StoreFamilies(r) {
+    prometheus::BuildGauge()
+        .Name(kPrefix + "build_info")
+        .Help("Build version and git revision; always 1.")
+        .Register(r)
+        .Add({{"version", build.version}, {"revision", build.revision}})
+        .Set(1);
+  }
+
   ProcessCollector process;
 };
 

@@ -6,6 +6,7 @@ A missing variable is a failure, never a skip.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -162,7 +163,7 @@ class Daemon:
         self.workdir = workdir or tempfile.mkdtemp(prefix="etl-system-")
         self.data_dir = os.path.join(self.workdir, "data")
         self.log_dir = os.path.join(self.workdir, "logs")
-        self.port = free_port()
+        self._port = None
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "COINGECKO_URL": fake.markets_url if fake else "http://127.0.0.1:9/api/v3/coins/markets",
@@ -173,7 +174,9 @@ class Daemon:
             "RATE_LIMIT_PER_MINUTE": "6000",
             "DATA_DIR": self.data_dir,
             "LOG_DIR": self.log_dir,
-            "HTTP_ADDR": f"127.0.0.1:{self.port}",
+            # Port 0: the kernel picks a free one at bind time, so tests running in parallel
+            # (ctest -j) never race for a port; `port` reads it from the daemon's log.
+            "HTTP_ADDR": "127.0.0.1:0",
             "MIGRATIONS_DIR": os.path.join(env("ETL_SOURCE_DIR"), "migrations"),
             "SHUTDOWN_TIMEOUT": "5s",
             "LOG_LEVEL": "debug",
@@ -184,9 +187,41 @@ class Daemon:
         self.env.update(extra_env or {})
         self.command = command
         self.proc = None
-        self.base = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def port(self):
+        """The observability port: HTTP_ADDR's own, or for port 0 the one this start of the
+        daemon logged (waited for). A daemon that is not running and never logged one has no
+        port: ConnectionRefusedError, as a closed port would answer."""
+        fixed = int(self.env["HTTP_ADDR"].rsplit(":", 1)[1])
+        if fixed != 0:
+            return fixed
+
+        def logged():
+            found = re.search(r"observability on \S*:(\d+) ", self.output())
+            if found:
+                return int(found.group(1))
+            if self.proc.poll() is not None:
+                raise ConnectionRefusedError("the daemon exited without serving")
+            return None
+
+        if self._port is None:
+            if self.proc is None:
+                raise ConnectionRefusedError("the daemon was not started")
+            deadline = time.monotonic() + scaled(30)
+            while self._port is None:
+                self._port = logged()
+                if self._port is None and time.monotonic() > deadline:
+                    fail(f"the daemon did not log its observability port; output:\n{self.output()[-4000:]}")
+                time.sleep(0.02 if self._port is None else 0)
+        return self._port
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self):
+        self._port = None
         self.stdout_path = os.path.join(self.workdir, f"stdout-{time.time_ns()}.log")
         self.stdout = open(self.stdout_path, "w")
         self.proc = subprocess.Popen([env("ETL_BINARY"), self.command], env=self.env, cwd=self.workdir,

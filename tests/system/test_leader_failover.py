@@ -18,7 +18,8 @@ FIXTURE = "madjin__daily-crypto__markets_usd_top100_2026-01-20_nulls.json"
 # The leader lock is the advisory lock held by a lock session (named "coingecko-etl-lock <host>
 # <pid>"); its key is derived from what the replicas poll (config::leader_lock_name).
 HOLDER_SQL = ("SELECT l.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-              "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'coingecko-etl-lock%'")
+              "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'coingecko-etl-lock%' "
+              "AND a.datname = current_database()")
 
 
 def leaders(daemons):

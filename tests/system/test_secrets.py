@@ -75,7 +75,6 @@ def main():
         # 2. A database that refuses connections, with the password in the URL: error text.
         refused = with_password(f"postgresql://postgres@127.0.0.1:{h.free_port()}/nowhere", PG_PASSWORD)
         d2 = h.Daemon(db, fake, workdir=work, extra_env={**d.env, "DATABASE_URL": refused})
-        d2.env["HTTP_ADDR"] = f"127.0.0.1:{d2.port}"
         d2.start()
         h.wait_until(lambda: "database" in d2.get("/readyz")[1] and "unavailable" in d2.output(), 20,
                      "the daemon to report the unreachable database")
