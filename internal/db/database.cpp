@@ -27,6 +27,23 @@ DbError usage(std::string message) {
   return DbError{DbError::Kind::internal, "", std::move(message)};
 }
 
+// The rows of the newest snapshots (ids sort by fetch time; the primary key of etl_runs and the
+// BRIN index on coin_market.snapshot_id serve it), as the session's known rows: the coins that
+// update often (the ones worth skipping); a coin unchanged for longer is sent once and known after
+// that. Only timestamps with whole milliseconds: their text in CoinGecko's format
+// (2026-04-30T02:29:06.506Z) is exactly what PostgreSQL stored.
+void load_known_rows(pqxx::work& work, KnownRows& known) {
+  const pqxx::result rows = work.exec(
+      "SELECT DISTINCT ON (vs_currency, coin_id) vs_currency, coin_id, "
+      "to_char(last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+      "FROM coin_market WHERE snapshot_id >= (SELECT min(snapshot_id) FROM (SELECT snapshot_id "
+      "FROM etl_runs ORDER BY snapshot_id DESC LIMIT 10) newest) "
+      "AND last_updated = date_trunc('milliseconds', last_updated) "
+      "ORDER BY vs_currency, coin_id, last_updated DESC");
+  known.clear();
+  for (const auto& row : rows) known.remember(row[0].c_str(), row[1].c_str(), row[2].c_str());
+}
+
 } // namespace
 
 void detail::Session::drop() noexcept {
@@ -38,6 +55,10 @@ void detail::Session::drop() noexcept {
   }
   conn.reset();
   staging_ready = false;
+  // Read again on the next session: while disconnected another replica may have led, and its
+  // retention may have dropped rows this one remembers.
+  known.clear();
+  known_loaded = false;
 }
 
 std::unique_ptr<pqxx::connection> detail::open_without_reactivation(const std::string& conninfo) {
@@ -84,6 +105,11 @@ bool Database::connected() const noexcept {
 
 void Database::disconnect() noexcept { m_impl->session.drop(); }
 
+void Database::forget_known_rows() noexcept {
+  m_impl->session.known.clear();
+  m_impl->session.known_loaded = false;
+}
+
 tl::expected<void, DbError> Database::ensure_connected() {
   detail::Session& s = m_impl->session;
   if (connected()) return {};
@@ -120,6 +146,8 @@ tl::expected<SnapshotLoad, DbError> Database::begin_snapshot(const SnapshotMeta&
       const pqxx::result done = work->exec_params(
           "SELECT fetched_at IS NOT DISTINCT FROM $2::timestamptz FROM etl_runs WHERE snapshot_id = $1",
           meta.snapshot_id, detail::to_timestamptz_text(meta.fetched_at));
+      if (!s.known_loaded) load_known_rows(*work, s.known);
+      s.known_loaded = true;
       auto impl = std::make_unique<SnapshotLoad::Impl>(s, std::move(work), meta, !done.empty());
       impl->id_collision = !done.empty() && !done[0][0].as<bool>();
       return SnapshotLoad(std::move(impl));

@@ -49,6 +49,7 @@ struct LoadCounts {
   std::int64_t rows_inserted = 0;
   std::int64_t rows_unchanged = 0;
   std::int64_t rows_rejected = 0; // by the parser (add_page's rejected_in_page) and by PostgreSQL
+  std::int64_t rows_known = 0;    // of rows_unchanged: not even sent, the session knew them stored
 };
 
 // A coin PostgreSQL refused (a data error: SQLSTATE class 22, 23 or 54) while the rest of its
@@ -61,6 +62,7 @@ struct RejectedRow {
 
 struct PageResult {
   std::vector<RejectedRow> rejected_rows; // empty on the normal path
+  std::int64_t rows_known = 0;            // not sent: the session knows they are stored
 };
 
 struct LoadResult {
@@ -121,6 +123,9 @@ public:
   tl::expected<void, DbError> ensure_connected();
   [[nodiscard]] bool connected() const noexcept;
   void disconnect() noexcept;
+  // Forgets which coin_market rows are stored (db/known_rows.hpp); the next snapshot reads them
+  // again. For when rows may have gone: retention dropped partitions, or another replica led.
+  void forget_known_rows() noexcept;
 
   // Applies every migrations/NNNN_*.sql not yet in schema_migrations, in order, each in its
   // own transaction, under a session advisory lock. Returns how many were applied. The files of

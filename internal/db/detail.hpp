@@ -3,6 +3,7 @@
 // translation. Nothing outside internal/db includes this (it pulls in libpqxx).
 #include "core/secret.hpp"
 #include "db/database.hpp"
+#include "db/known_rows.hpp"
 
 #include <chrono>
 #include <memory>
@@ -56,6 +57,10 @@ struct Session {
   std::unique_ptr<pqxx::connection> conn;
   bool staging_ready = false; // coin_market_stage exists in this session
   OpenTransaction* active_load = nullptr;
+  // coin_market rows this session knows are committed (db/known_rows.hpp): read from the newest
+  // snapshots when the session opens, then kept up to date by each commit.
+  KnownRows known;
+  bool known_loaded = false;
 
   // Closes the connection; an open snapshot transaction is abandoned first (rolled back by
   // the server when the session ends).
@@ -85,6 +90,10 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   std::int64_t inserted = 0;         // rows the pages so far added to coin_market
   std::string copy_buffer;           // one page of COPY text, reused page after page
   std::vector<std::size_t> row_ends; // where each coin's line ends in copy_buffer
+  std::vector<std::size_t> sent;     // coins[sent[i]] is copy_buffer's line i
+  // Rows sent and stored by this transaction, known to the session once it commits:
+  // "usd", "bitcoin", "2026-...Z" as three strings each.
+  std::vector<std::string> pending_known;
 
   Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m, bool loaded);
   ~Impl() override;
@@ -99,9 +108,12 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   // Moves the page's rows [lo, hi) (lines of copy_buffer) into coin_market under a savepoint.
   // A data refusal is returned with the savepoint rolled back; any other failure is thrown.
   std::optional<DbError> try_rows(std::size_t lo, std::size_t hi);
-  // try_rows(lo, hi), bisecting on refusal: the rows refused alone are added to `out`.
+  // try_rows(lo, hi), bisecting on refusal: the rows refused alone are added to `out`. Rows
+  // [lo, hi) are lines of copy_buffer, coins[sent[i]] for line i.
   void settle(std::span<const market::CoinMarket> coins, std::size_t lo, std::size_t hi,
               PageResult& out);
+  // The page's COPY lines, without the coins the session knows are stored, settled.
+  void copy_page(std::span<const market::CoinMarket> coins, PageResult& out);
 };
 
 } // namespace etl::db

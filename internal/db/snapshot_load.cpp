@@ -5,6 +5,7 @@
 
 #include "db/copy_text.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <pqxx/binarystring>
@@ -83,7 +84,7 @@ void SnapshotLoad::Impl::settle(std::span<const CoinMarket> coins, std::size_t l
   if (!refusal) return;
   if (hi - lo == 1) {
     out.rejected_rows.push_back(
-        {coins[lo].id, std::move(refusal->sqlstate), std::move(refusal->message)});
+        {coins[sent[lo]].id, std::move(refusal->sqlstate), std::move(refusal->message)});
     return;
   }
   // Halves until the refused rows are alone: k bad rows of n cost O(k log n) savepoints, and a
@@ -91,6 +92,36 @@ void SnapshotLoad::Impl::settle(std::span<const CoinMarket> coins, std::size_t l
   const std::size_t mid = lo + (hi - lo) / 2;
   settle(coins, lo, mid, out);
   settle(coins, mid, hi, out);
+}
+
+void SnapshotLoad::Impl::copy_page(std::span<const CoinMarket> coins, PageResult& out) {
+  const std::string& vs = meta.vs_currency;
+  copy_buffer.clear();
+  row_ends.clear();
+  sent.clear();
+  const RowContext context{vs, meta.snapshot_id, fetched_at_text};
+  for (std::size_t i = 0; i < coins.size(); ++i) {
+    const CoinMarket& coin = coins[i];
+    // Already stored: ON CONFLICT would skip it, so it is not sent (counted unchanged).
+    if (session != nullptr && session->known.contains(vs, coin.id, coin.last_updated)) continue;
+    append_coin_row(copy_buffer, coin, context);
+    row_ends.push_back(copy_buffer.size());
+    sent.push_back(i);
+  }
+  out.rows_known = static_cast<std::int64_t>(coins.size() - sent.size());
+  if (sent.empty()) return;
+  settle(coins, 0, sent.size(), out);
+  // What this page stored (sent, minus the rows PostgreSQL refused), known once committed.
+  for (const std::size_t i : sent) {
+    const CoinMarket& coin = coins[i];
+    const bool refused =
+        std::any_of(out.rejected_rows.begin(), out.rejected_rows.end(),
+                    [&coin](const RejectedRow& r) { return r.coin_id == coin.id; });
+    if (refused) continue;
+    pending_known.push_back(vs);
+    pending_known.push_back(coin.id);
+    pending_known.push_back(coin.last_updated);
+  }
 }
 
 SnapshotLoad::Impl::Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m,
@@ -165,16 +196,7 @@ tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_v
           s.meta.snapshot_id, page, s.meta.vs_currency, s.fetched_at_text,
           pqxx::binarystring(raw_body.data(), raw_body.size()),
           static_cast<std::int64_t>(raw_body.size()));
-      if (!coins.empty()) {
-        s.copy_buffer.clear();
-        s.row_ends.clear();
-        const RowContext context{s.meta.vs_currency, s.meta.snapshot_id, s.fetched_at_text};
-        for (const CoinMarket& coin : coins) {
-          append_coin_row(s.copy_buffer, coin, context);
-          s.row_ends.push_back(s.copy_buffer.size());
-        }
-        s.settle(coins, 0, coins.size(), result);
-      }
+      s.copy_page(coins, result);
     } catch (...) {
       return unexpected(
           s.fail("add page " + std::to_string(page) + " of snapshot " + s.meta.snapshot_id));
@@ -185,6 +207,7 @@ tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_v
   s.counts.pages += 1;
   s.counts.coins_received += kept;
   s.counts.rows_rejected += rejected_in_page + refused;
+  s.counts.rows_known += result.rows_known;
   s.staged += kept;
   return result;
 }
@@ -237,6 +260,9 @@ tl::expected<LoadResult, DbError> SnapshotLoad::commit(std::string_view status,
   } catch (...) {
     return unexpected(s.fail("commit snapshot " + s.meta.snapshot_id));
   }
+  // Committed: what it stored is known to the session from now on.
+  for (std::size_t i = 0; s.session != nullptr && i + 2 < s.pending_known.size(); i += 3)
+    s.session->known.remember(s.pending_known[i], s.pending_known[i + 1], s.pending_known[i + 2]);
   s.work.reset();
   s.committed = true;
   s.detach();

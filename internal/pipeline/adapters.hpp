@@ -70,14 +70,20 @@ public:
   begin_snapshot(const db::SnapshotMeta& meta) override;
   [[nodiscard]] bool elects_leader() const noexcept override { return m_leader_lock != nullptr; }
   tl::expected<db::LeaderStatus, db::DbError> refresh_leader() override {
-    return m_leader_lock->refresh();
+    auto status = m_leader_lock->refresh();
+    // A standby loads nothing; when it leads again, what another leader's retention dropped
+    // meanwhile must not be taken as stored.
+    if (!status || !status->leader) m_db.forget_known_rows();
+    return status;
   }
   [[nodiscard]] bool maintains_partitions() const noexcept override {
     return m_partitions != nullptr;
   }
   tl::expected<db::PartitionReport, db::DbError>
   maintain_partitions(const db::PartitionPolicy& policy) override {
-    return m_partitions->run(policy);
+    auto report = m_partitions->run(policy);
+    if (report && report->dropped > 0) m_db.forget_known_rows();
+    return report;
   }
 
 private:

@@ -230,6 +230,8 @@ void Reporter::snapshot_loaded(const std::string& snapshot_id, const db::LoadRes
                            {"coins", c.coins_received},
                            {"inserted", c.rows_inserted},
                            {"unchanged", c.rows_unchanged},
+                           // of them not sent at all: known stored (db/known_rows.hpp)
+                           {"unchanged_unsent", c.rows_known},
                            {"rejected", c.rows_rejected},
                            {"loaded_from", loaded_from},
                            telemetry::duration_ms(took)};

@@ -1,0 +1,31 @@
+#include "db/known_rows.hpp"
+
+namespace etl::db {
+
+std::string KnownRows::key(std::string_view vs_currency, std::string_view coin_id) {
+  // Length-prefixed, so no currency and coin id can run together into another pair's key.
+  std::string k = std::to_string(vs_currency.size());
+  k.reserve(k.size() + 1 + vs_currency.size() + coin_id.size());
+  k.append(1, ':').append(vs_currency);
+  k.append(coin_id);
+  return k;
+}
+
+bool KnownRows::contains(std::string_view vs_currency, std::string_view coin_id,
+                         std::string_view last_updated) const {
+  const auto it = m_rows.find(key(vs_currency, coin_id));
+  return it != m_rows.end() && it->second == last_updated;
+}
+
+void KnownRows::remember(std::string_view vs_currency, std::string_view coin_id,
+                         std::string_view last_updated) {
+  auto k = key(vs_currency, coin_id);
+  if (const auto it = m_rows.find(k); it != m_rows.end()) {
+    it->second.assign(last_updated);
+    return;
+  }
+  if (m_rows.size() >= m_max) return;
+  m_rows.emplace(std::move(k), std::string(last_updated));
+}
+
+} // namespace etl::db
