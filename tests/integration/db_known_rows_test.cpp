@@ -26,6 +26,7 @@ std::string stamp(int second, int millis) {
 // 100 coins; coin i last updated at second i unless `bumped` says otherwise.
 std::vector<CoinMarket> market(const std::vector<std::pair<int, int>>& bumped = {}) {
   std::vector<CoinMarket> coins;
+  coins.reserve(kCoins);
   for (int i = 0; i < kCoins; ++i)
     coins.push_back(make_coin("coin-" + std::to_string(i), stamp(i, 506)));
   for (const auto& [coin, second] : bumped)
