@@ -18,7 +18,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      libcurl4-openssl-dev rapidjson-dev libpqxx-dev prometheus-cpp-dev libcpp-httplib-dev \
+      libcurl4-openssl-dev libssl-dev rapidjson-dev libpqxx-dev prometheus-cpp-dev libcpp-httplib-dev \
       libspdlog-dev libfmt-dev libexpected-dev \
  && rm -rf /var/lib/apt/lists/*
 
@@ -44,14 +44,15 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM ${DEBIAN_SLIM_IMAGE} AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 # Runtime libraries: exactly the binary's DT_NEEDED set (libcurl, libpqxx, spdlog, fmt,
-# prometheus-cpp core, cpp-httplib; libstdc++/libgcc/libc are in the base). tini is PID 1:
+# prometheus-cpp core, cpp-httplib, libcrypto from libssl3 (which libcurl4 needs anyway);
+# libstdc++/libgcc/libc are in the base). tini is PID 1:
 # it forwards SIGTERM to the daemon and reaps zombies. curl serves the HEALTHCHECK: libcurl4 is
 # a dependency anyway, so the CLI costs ~300 KB and, unlike a bash /dev/tcp probe, checks the
 # HTTP status and honours a timeout.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates tini curl \
-      libcurl4 libpqxx-6.4 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libcpp-httplib0.11 \
+      libcurl4 libssl3 libpqxx-6.4 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libcpp-httplib0.11 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 
 # A fixed numeric uid/gid so Kubernetes runAsNonRoot can verify it and volumes can be chowned.

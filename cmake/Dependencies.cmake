@@ -2,6 +2,8 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(CURL REQUIRED)
+# libcrypto for SHA-256 of raw pages (already loaded by libcurl and libpq: no new library at run time).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(RapidJSON REQUIRED)
 find_package(tl-expected REQUIRED)
 find_package(spdlog REQUIRED)

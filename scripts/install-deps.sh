@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ninja-build git ca-certificates curl
-  libcurl4-openssl-dev rapidjson-dev libpqxx-dev prometheus-cpp-dev
+  libcurl4-openssl-dev libssl-dev rapidjson-dev libpqxx-dev prometheus-cpp-dev
   libcpp-httplib-dev libspdlog-dev libfmt-dev catch2 libexpected-dev
   postgresql postgresql-client prometheus python3 procps
   libfaketime # tests/system/test_clock_ahead.py: a daemon whose wall clock is far ahead

@@ -5,7 +5,11 @@
 #include "core/conninfo.hpp"
 #include "db/detail.hpp"
 
+#include <algorithm>
+
+#include <pqxx/binarystring>
 #include <pqxx/nontransaction>
+#include <pqxx/subtransaction>
 
 namespace etl::db {
 namespace {
@@ -32,7 +36,7 @@ DbError usage(std::string message) {
 // update often (the ones worth skipping); a coin unchanged for longer is sent once and known after
 // that. Only timestamps with whole milliseconds: their text in CoinGecko's format
 // (2026-04-30T02:29:06.506Z) is exactly what PostgreSQL stored.
-void load_known_rows(pqxx::work& work, KnownRows& known) {
+void load_known_rows(pqxx::dbtransaction& work, KnownRows& known) {
   const pqxx::result rows = work.exec(
       "SELECT DISTINCT ON (vs_currency, coin_id) vs_currency, coin_id, "
       "to_char(last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
@@ -44,7 +48,50 @@ void load_known_rows(pqxx::work& work, KnownRows& known) {
   for (const auto& row : rows) known.remember(row[0].c_str(), row[1].c_str(), row[2].c_str());
 }
 
+// The newest body stored in full for each (currency, page) of the newest snapshots, as the
+// session's stored pages. A reference row names the snapshot holding its bytes, so both kinds of
+// row tell where the body is. Pages stored before migration 0012 have no digest and are skipped.
+void load_stored_pages(pqxx::dbtransaction& work, StoredPages& pages) {
+  const pqxx::result rows =
+      work.exec("SELECT DISTINCT ON (vs_currency, page) vs_currency, page, "
+                "coalesce(same_as_snapshot_id, snapshot_id), body_sha256 "
+                "FROM coin_market_raw WHERE snapshot_id >= (SELECT min(snapshot_id) FROM (SELECT "
+                "snapshot_id FROM etl_runs ORDER BY snapshot_id DESC LIMIT 10) newest) "
+                "AND body_sha256 IS NOT NULL ORDER BY vs_currency, page, snapshot_id DESC");
+  pages.clear();
+  for (const auto& row : rows) {
+    const pqxx::binarystring digest(row[3]);
+    StoredPages::Body body;
+    if (digest.size() != body.digest.size()) continue;
+    std::copy(digest.begin(), digest.end(), body.digest.begin());
+    body.snapshot_id = row[2].c_str();
+    pages.remember(row[0].c_str(), row[1].as<int>(), std::move(body));
+  }
+}
+
+// Both reads under a savepoint: they only save work, so a refusal (a table an operator renamed,
+// a schema behind this binary) leaves the session knowing nothing and the load goes on; the
+// statement that needs the object reports it. A lost connection still fails the snapshot.
+void read_stored(pqxx::work& work, detail::Session& s) {
+  try {
+    pqxx::subtransaction read{work, "read_stored"};
+    load_known_rows(read, s.known);
+    load_stored_pages(read, s.pages);
+    read.commit();
+    s.known_loaded = true;
+  } catch (const pqxx::sql_error&) {
+    s.known.clear();
+    s.pages.clear();
+  }
+}
+
 } // namespace
+
+void detail::Session::forget_stored() noexcept {
+  known.clear();
+  pages.clear();
+  known_loaded = false;
+}
 
 void detail::Session::drop() noexcept {
   if (active_load != nullptr) {
@@ -57,8 +104,7 @@ void detail::Session::drop() noexcept {
   staging_ready = false;
   // Read again on the next session: while disconnected another replica may have led, and its
   // retention may have dropped rows this one remembers.
-  known.clear();
-  known_loaded = false;
+  forget_stored();
 }
 
 std::unique_ptr<pqxx::connection> detail::open_without_reactivation(const std::string& conninfo) {
@@ -105,10 +151,7 @@ bool Database::connected() const noexcept {
 
 void Database::disconnect() noexcept { m_impl->session.drop(); }
 
-void Database::forget_known_rows() noexcept {
-  m_impl->session.known.clear();
-  m_impl->session.known_loaded = false;
-}
+void Database::forget_stored() noexcept { m_impl->session.forget_stored(); }
 
 tl::expected<void, DbError> Database::ensure_connected() {
   detail::Session& s = m_impl->session;
@@ -146,8 +189,7 @@ tl::expected<SnapshotLoad, DbError> Database::begin_snapshot(const SnapshotMeta&
       const pqxx::result done = work->exec_params(
           "SELECT fetched_at IS NOT DISTINCT FROM $2::timestamptz FROM etl_runs WHERE snapshot_id = $1",
           meta.snapshot_id, detail::to_timestamptz_text(meta.fetched_at));
-      if (!s.known_loaded) load_known_rows(*work, s.known);
-      s.known_loaded = true;
+      if (!s.known_loaded) read_stored(*work, s);
       auto impl = std::make_unique<SnapshotLoad::Impl>(s, std::move(work), meta, !done.empty());
       impl->id_collision = !done.empty() && !done[0][0].as<bool>();
       return SnapshotLoad(std::move(impl));

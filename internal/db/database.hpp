@@ -50,6 +50,8 @@ struct LoadCounts {
   std::int64_t rows_unchanged = 0;
   std::int64_t rows_rejected = 0; // by the parser (add_page's rejected_in_page) and by PostgreSQL
   std::int64_t rows_known = 0;    // of rows_unchanged: not even sent, the session knew them stored
+  std::int64_t pages_referenced = 0; // of pages: raw body stored as a reference to an identical
+                                     // earlier page (migration 0012), not a second copy
 };
 
 // A coin PostgreSQL refused (a data error: SQLSTATE class 22, 23 or 54) while the rest of its
@@ -63,6 +65,7 @@ struct RejectedRow {
 struct PageResult {
   std::vector<RejectedRow> rejected_rows; // empty on the normal path
   std::int64_t rows_known = 0;            // not sent: the session knows they are stored
+  bool raw_referenced = false;            // the raw body was stored as a reference
 };
 
 struct LoadResult {
@@ -84,7 +87,9 @@ public:
   SnapshotLoad& operator=(SnapshotLoad&&) noexcept;
   ~SnapshotLoad();
 
-  // Stores the raw page (the body's exact bytes, bytea, in coin_market_raw) and moves its coins
+  // Stores the raw page (the body's exact bytes, bytea, in coin_market_raw, with their SHA-256;
+  // a body identical to a page stored earlier in the same month as a reference to it: migration
+  // 0012) and moves its coins
   // into coin_market: one COPY under one savepoint. If PostgreSQL refuses that as data (class
   // 22, 23, 54), the savepoint is rolled back and the page is bisected, each half under its own
   // savepoint, down to the single rows it refuses: those are dropped and returned, the others
@@ -123,9 +128,10 @@ public:
   tl::expected<void, DbError> ensure_connected();
   [[nodiscard]] bool connected() const noexcept;
   void disconnect() noexcept;
-  // Forgets which coin_market rows are stored (db/known_rows.hpp); the next snapshot reads them
-  // again. For when rows may have gone: retention dropped partitions, or another replica led.
-  void forget_known_rows() noexcept;
+  // Forgets which coin_market rows and coin_market_raw pages are stored (db/known_rows.hpp,
+  // db/stored_pages.hpp); the next snapshot reads them again. For when rows may have gone:
+  // retention dropped partitions, or another replica led.
+  void forget_stored() noexcept;
 
   // Applies every migrations/NNNN_*.sql not yet in schema_migrations, in order, each in its
   // own transaction, under a session advisory lock. Returns how many were applied. The files of

@@ -4,6 +4,7 @@
 #include "core/secret.hpp"
 #include "db/database.hpp"
 #include "db/known_rows.hpp"
+#include "db/stored_pages.hpp"
 
 #include <chrono>
 #include <memory>
@@ -60,7 +61,13 @@ struct Session {
   // coin_market rows this session knows are committed (db/known_rows.hpp): read from the newest
   // snapshots when the session opens, then kept up to date by each commit.
   KnownRows known;
-  bool known_loaded = false;
+  // coin_market_raw pages it knows are stored in full (db/stored_pages.hpp), read and kept the
+  // same way.
+  StoredPages pages;
+  bool known_loaded = false; // `known` and `pages` are read
+
+  // Forgets both: rows or pages may have gone (retention, another replica leading).
+  void forget_stored() noexcept;
 
   // Closes the connection; an open snapshot transaction is abandoned first (rolled back by
   // the server when the session ends).
@@ -94,6 +101,8 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   // Rows sent and stored by this transaction, known to the session once it commits:
   // "usd", "bitcoin", "2026-...Z" as three strings each.
   std::vector<std::string> pending_known;
+  // Pages this transaction stored in full, known to the session once it commits.
+  std::vector<std::pair<int, core::Sha256>> pending_pages;
 
   Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m, bool loaded);
   ~Impl() override;
@@ -114,6 +123,9 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
               PageResult& out);
   // The page's COPY lines, without the coins the session knows are stored, settled.
   void copy_page(std::span<const market::CoinMarket> coins, PageResult& out);
+  // Stores the raw page: as a reference to the same bytes stored earlier when the session knows
+  // of them and PostgreSQL confirms it, else in full. True for a reference.
+  bool store_raw_page(int page, std::string_view raw_body);
 };
 
 } // namespace etl::db

@@ -46,6 +46,33 @@ const std::string& move_stage_sql() {
   return sql;
 }
 
+// The page as a reference to the same bytes in an earlier snapshot ($7), inserted only if that
+// page is there with this digest and size, holds its bytes, and lies in the same UTC month of
+// fetched_at (hence the same partition: retention drops both together). No conflict target, for
+// the reason given in add_page.
+constexpr const char* kInsertRawReference =
+    "INSERT INTO coin_market_raw (snapshot_id, page, vs_currency, fetched_at, body, body_bytes, "
+    "body_sha256, same_as_snapshot_id) "
+    "SELECT $1, $2, $3, $4::timestamptz, NULL, $5, $6, b.snapshot_id FROM coin_market_raw b "
+    "WHERE b.snapshot_id = $7 AND b.page = $2 AND b.vs_currency = $3 AND b.body_sha256 = $6 "
+    "AND b.body_bytes = $5 AND b.body IS NOT NULL "
+    "AND b.fetched_at >= date_trunc('month', $4::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' "
+    "AND b.fetched_at < (date_trunc('month', $4::timestamptz AT TIME ZONE 'UTC') "
+    "+ interval '1 month') AT TIME ZONE 'UTC' "
+    "ON CONFLICT DO NOTHING";
+
+// The exact bytes, sent as a binary parameter: nothing to parse or validate on the server
+// (migration 0005: bytea, where jsonb refused \u0000 and out-of-range numbers). No conflict
+// target: the key is (snapshot_id, page) before migration 0004 and (snapshot_id, page,
+// fetched_at) after it, and this must work on either.
+constexpr const char* kInsertRawBody =
+    "INSERT INTO coin_market_raw (snapshot_id, page, vs_currency, fetched_at, body, body_bytes, "
+    "body_sha256) VALUES ($1, $2, $3, $4::timestamptz, $5, $6, $7) ON CONFLICT DO NOTHING";
+
+pqxx::binarystring bytes_param(const core::Sha256& digest) {
+  return pqxx::binarystring(digest.data(), digest.size());
+}
+
 DbError usage(std::string message) {
   return DbError{DbError::Kind::internal, "", std::move(message)};
 }
@@ -124,6 +151,23 @@ void SnapshotLoad::Impl::copy_page(std::span<const CoinMarket> coins, PageResult
   }
 }
 
+bool SnapshotLoad::Impl::store_raw_page(int page, std::string_view raw_body) {
+  const core::Sha256 digest = core::sha256(raw_body);
+  const auto size = static_cast<std::int64_t>(raw_body.size());
+  const StoredPages::Body* earlier =
+      session != nullptr ? session->pages.find(meta.vs_currency, page) : nullptr;
+  if (earlier != nullptr && earlier->digest == digest &&
+      work->exec_params(kInsertRawReference, meta.snapshot_id, page, meta.vs_currency,
+                        fetched_at_text, size, bytes_param(digest), earlier->snapshot_id)
+              .affected_rows() == 1)
+    return true;
+  work->exec_params(kInsertRawBody, meta.snapshot_id, page, meta.vs_currency, fetched_at_text,
+                    pqxx::binarystring(raw_body.data(), raw_body.size()), size,
+                    bytes_param(digest));
+  pending_pages.emplace_back(page, digest);
+  return false;
+}
+
 SnapshotLoad::Impl::Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m,
                          bool loaded)
     : session(&s), secrets(s.secrets), work(std::move(w)), meta(std::move(m)),
@@ -185,17 +229,7 @@ tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_v
   if (!s.already_loaded) {
     if (!s.work) return unexpected(usage("add_page: snapshot transaction is closed"));
     try {
-      // The exact bytes, sent as a binary parameter: nothing to parse or validate on the
-      // server (migration 0005: bytea, where jsonb refused \u0000 and out-of-range numbers).
-      // No conflict target: the key is (snapshot_id, page) before migration 0004 and
-      // (snapshot_id, page, fetched_at) after it, and this must work on either.
-      s.work->exec_params(
-          "INSERT INTO coin_market_raw (snapshot_id, page, vs_currency, fetched_at, body, "
-          "body_bytes) VALUES ($1, $2, $3, $4::timestamptz, $5, $6) "
-          "ON CONFLICT DO NOTHING",
-          s.meta.snapshot_id, page, s.meta.vs_currency, s.fetched_at_text,
-          pqxx::binarystring(raw_body.data(), raw_body.size()),
-          static_cast<std::int64_t>(raw_body.size()));
+      result.raw_referenced = s.store_raw_page(page, raw_body);
       s.copy_page(coins, result);
     } catch (...) {
       return unexpected(
@@ -208,6 +242,7 @@ tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_v
   s.counts.coins_received += kept;
   s.counts.rows_rejected += rejected_in_page + refused;
   s.counts.rows_known += result.rows_known;
+  s.counts.pages_referenced += result.raw_referenced ? 1 : 0;
   s.staged += kept;
   return result;
 }
@@ -263,6 +298,9 @@ tl::expected<LoadResult, DbError> SnapshotLoad::commit(std::string_view status,
   // Committed: what it stored is known to the session from now on.
   for (std::size_t i = 0; s.session != nullptr && i + 2 < s.pending_known.size(); i += 3)
     s.session->known.remember(s.pending_known[i], s.pending_known[i + 1], s.pending_known[i + 2]);
+  for (const auto& [page, digest] : s.pending_pages)
+    if (s.session != nullptr)
+      s.session->pages.remember(s.meta.vs_currency, page, {digest, s.meta.snapshot_id});
   s.work.reset();
   s.committed = true;
   s.detach();

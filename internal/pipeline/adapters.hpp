@@ -73,7 +73,7 @@ public:
     auto status = m_leader_lock->refresh();
     // A standby loads nothing; when it leads again, what another leader's retention dropped
     // meanwhile must not be taken as stored.
-    if (!status || !status->leader) m_db.forget_known_rows();
+    if (!status || !status->leader) m_db.forget_stored();
     return status;
   }
   [[nodiscard]] bool maintains_partitions() const noexcept override {
@@ -82,7 +82,7 @@ public:
   tl::expected<db::PartitionReport, db::DbError>
   maintain_partitions(const db::PartitionPolicy& policy) override {
     auto report = m_partitions->run(policy);
-    if (report && report->dropped > 0) m_db.forget_known_rows();
+    if (report && (report->dropped > 0 || report->raw_dropped > 0)) m_db.forget_stored();
     return report;
   }
 

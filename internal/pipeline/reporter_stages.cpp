@@ -232,6 +232,8 @@ void Reporter::snapshot_loaded(const std::string& snapshot_id, const db::LoadRes
                            {"unchanged", c.rows_unchanged},
                            // of them not sent at all: known stored (db/known_rows.hpp)
                            {"unchanged_unsent", c.rows_known},
+                           // pages stored as a reference to identical bytes (migration 0012)
+                           {"raw_pages_referenced", c.pages_referenced},
                            {"rejected", c.rows_rejected},
                            {"loaded_from", loaded_from},
                            telemetry::duration_ms(took)};

@@ -149,7 +149,7 @@ TEST_CASE("rows gone from the table are stored again once the session forgets",
   // What retention does to old partitions, to every row here.
   count(s.url, "WITH gone AS (DELETE FROM coin_market RETURNING 1) SELECT count(*) FROM gone");
   REQUIRE(rows(s.url) == 0);
-  s.db.forget_known_rows();
+  s.db.forget_stored();
   LoadCounts c = load(s.db, "20260430T023030Z_usd", market());
   CHECK(c.rows_known == 0);
   CHECK(c.rows_inserted == kCoins);

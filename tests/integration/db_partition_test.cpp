@@ -108,15 +108,16 @@ TEST_CASE("migration 0002 turns a filled coin_market into a partitioned one, val
   meta.started_at = utc(2026, 9, 15);
   meta.fetched_at = meta.started_at;
   {
-    // The loader writes 0005's bytea body: load through it, then give the row 0001's jsonb.
+    // The loader writes 0005's bytea body and 0012's digest: load through them, then give the
+    // row 0001's jsonb.
     pqxx::connection admin{url};
     pqxx::nontransaction tx{admin};
-    tx.exec(
-        "ALTER TABLE coin_market_raw ALTER COLUMN body TYPE bytea USING convert_to(body::text, 'UTF8')");
+    tx.exec("ALTER TABLE coin_market_raw ALTER COLUMN body TYPE bytea USING "
+            "convert_to(body::text, 'UTF8'), ADD COLUMN body_sha256 bytea"); // and 0012's digest
     const auto loaded = load_one_page(db, meta, coins);
     if (!loaded) FAIL(loaded.error().message);
-    tx.exec(
-        "ALTER TABLE coin_market_raw ALTER COLUMN body TYPE jsonb USING convert_from(body, 'UTF8')::jsonb");
+    tx.exec("ALTER TABLE coin_market_raw ALTER COLUMN body TYPE jsonb USING "
+            "convert_from(body, 'UTF8')::jsonb, DROP COLUMN body_sha256");
   }
   CHECK(scalar(url, "SELECT pg_typeof(body)::text || ' ' || body::text FROM coin_market_raw") ==
         "jsonb []");
