@@ -2,6 +2,7 @@
 // PostgreSQL through libpqxx 6.4: one long-lived connection, re-opened when it breaks;
 // the migrations runner; one transaction per snapshot. libpqxx exceptions never leave this
 // module: they become DbError values.
+#include "core/sha256.hpp"
 #include "market/coin_market.hpp"
 
 #include <chrono>
@@ -97,6 +98,13 @@ public:
   tl::expected<PageResult, DbError> add_page(int page, std::string_view raw_body,
                                              std::span<const market::CoinMarket> coins,
                                              std::int64_t rejected_in_page);
+  // A page whose bytes (`digest`, core::sha256 of raw_body) the session knows are stored with
+  // every coin of it in coin_market (db/stored_pages.hpp): stored as a reference to them, its
+  // coins counted received and unchanged, without the caller parsing it. nullopt when the session
+  // cannot vouch for it or PostgreSQL does not confirm the earlier page: nothing was written, and
+  // the caller parses the page and calls add_page. Errors as add_page's.
+  tl::expected<std::optional<PageResult>, DbError>
+  add_repeated_page(int page, std::string_view raw_body, const core::Sha256& digest);
   // Moves staged rows into coin_market (ON CONFLICT DO NOTHING), writes etl_runs with
   // status ("loaded", "partial" or "rejected") and error text, commits.
   tl::expected<LoadResult, DbError> commit(std::string_view status, std::string_view error);

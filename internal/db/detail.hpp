@@ -102,7 +102,7 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   // "usd", "bitcoin", "2026-...Z" as three strings each.
   std::vector<std::string> pending_known;
   // Pages this transaction stored in full, known to the session once it commits.
-  std::vector<std::pair<int, core::Sha256>> pending_pages;
+  std::vector<std::pair<int, StoredPages::Body>> pending_pages;
 
   Impl(detail::Session& s, std::unique_ptr<pqxx::work> w, SnapshotMeta m, bool loaded);
   ~Impl() override;
@@ -124,8 +124,13 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   // The page's COPY lines, without the coins the session knows are stored, settled.
   void copy_page(std::span<const market::CoinMarket> coins, PageResult& out);
   // Stores the raw page: as a reference to the same bytes stored earlier when the session knows
-  // of them and PostgreSQL confirms it, else in full. True for a reference.
-  bool store_raw_page(int page, std::string_view raw_body);
+  // of them and PostgreSQL confirms it, else in full. True for a reference. `coins_stored`: how
+  // many coins of it are now all in coin_market (-1: not all), remembered on commit.
+  bool store_raw_page(int page, std::string_view raw_body, const core::Sha256& digest,
+                      std::int64_t coins_stored);
+  // The reference insert alone: true when PostgreSQL found `earlier` and stored it.
+  bool insert_reference(int page, std::int64_t size, const core::Sha256& digest,
+                        const std::string& earlier_snapshot_id);
 };
 
 } // namespace etl::db

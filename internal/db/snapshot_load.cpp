@@ -151,20 +151,27 @@ void SnapshotLoad::Impl::copy_page(std::span<const CoinMarket> coins, PageResult
   }
 }
 
-bool SnapshotLoad::Impl::store_raw_page(int page, std::string_view raw_body) {
-  const core::Sha256 digest = core::sha256(raw_body);
+bool SnapshotLoad::Impl::insert_reference(int page, std::int64_t size, const core::Sha256& digest,
+                                          const std::string& earlier_snapshot_id) {
+  return work->exec_params(kInsertRawReference, meta.snapshot_id, page, meta.vs_currency,
+                           fetched_at_text, size, bytes_param(digest), earlier_snapshot_id)
+             .affected_rows() == 1;
+}
+
+bool SnapshotLoad::Impl::store_raw_page(int page, std::string_view raw_body,
+                                        const core::Sha256& digest, std::int64_t coins_stored) {
   const auto size = static_cast<std::int64_t>(raw_body.size());
   const StoredPages::Body* earlier =
       session != nullptr ? session->pages.find(meta.vs_currency, page) : nullptr;
   if (earlier != nullptr && earlier->digest == digest &&
-      work->exec_params(kInsertRawReference, meta.snapshot_id, page, meta.vs_currency,
-                        fetched_at_text, size, bytes_param(digest), earlier->snapshot_id)
-              .affected_rows() == 1)
+      insert_reference(page, size, digest, earlier->snapshot_id)) {
+    pending_pages.emplace_back(page, StoredPages::Body{digest, earlier->snapshot_id, coins_stored});
     return true;
+  }
   work->exec_params(kInsertRawBody, meta.snapshot_id, page, meta.vs_currency, fetched_at_text,
                     pqxx::binarystring(raw_body.data(), raw_body.size()), size,
                     bytes_param(digest));
-  pending_pages.emplace_back(page, digest);
+  pending_pages.emplace_back(page, StoredPages::Body{digest, meta.snapshot_id, coins_stored});
   return false;
 }
 
@@ -229,8 +236,11 @@ tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_v
   if (!s.already_loaded) {
     if (!s.work) return unexpected(usage("add_page: snapshot transaction is closed"));
     try {
-      result.raw_referenced = s.store_raw_page(page, raw_body);
       s.copy_page(coins, result);
+      const bool all_stored = rejected_in_page == 0 && result.rejected_rows.empty();
+      result.raw_referenced =
+          s.store_raw_page(page, raw_body, core::sha256(raw_body),
+                           all_stored ? static_cast<std::int64_t>(coins.size()) : -1);
     } catch (...) {
       return unexpected(
           s.fail("add page " + std::to_string(page) + " of snapshot " + s.meta.snapshot_id));
@@ -244,6 +254,36 @@ tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_v
   s.counts.rows_known += result.rows_known;
   s.counts.pages_referenced += result.raw_referenced ? 1 : 0;
   s.staged += kept;
+  return result;
+}
+
+tl::expected<std::optional<PageResult>, DbError>
+SnapshotLoad::add_repeated_page(int page, std::string_view raw_body, const core::Sha256& digest) {
+  if (!m_impl) return unexpected(usage("add_repeated_page: moved-from SnapshotLoad"));
+  Impl& s = *m_impl;
+  if (s.failure) return unexpected(*s.failure);
+  if (s.committed) return unexpected(usage("add_repeated_page: snapshot already committed"));
+  if (s.already_loaded || !s.work || s.session == nullptr) return std::nullopt;
+  const StoredPages::Body* earlier = s.session->pages.find(s.meta.vs_currency, page);
+  if (earlier == nullptr || earlier->digest != digest || earlier->coins_stored < 0)
+    return std::nullopt;
+  const std::int64_t coins = earlier->coins_stored;
+  try {
+    if (!s.insert_reference(page, static_cast<std::int64_t>(raw_body.size()), digest,
+                            earlier->snapshot_id))
+      return std::nullopt; // not confirmed: nothing was written, the caller parses the page
+  } catch (...) {
+    return unexpected(
+        s.fail("add page " + std::to_string(page) + " of snapshot " + s.meta.snapshot_id));
+  }
+  s.counts.pages += 1;
+  s.counts.coins_received += coins;
+  s.counts.rows_known += coins;
+  s.counts.pages_referenced += 1;
+  s.staged += coins;
+  PageResult result;
+  result.rows_known = coins;
+  result.raw_referenced = true;
   return result;
 }
 
@@ -298,9 +338,8 @@ tl::expected<LoadResult, DbError> SnapshotLoad::commit(std::string_view status,
   // Committed: what it stored is known to the session from now on.
   for (std::size_t i = 0; s.session != nullptr && i + 2 < s.pending_known.size(); i += 3)
     s.session->known.remember(s.pending_known[i], s.pending_known[i + 1], s.pending_known[i + 2]);
-  for (const auto& [page, digest] : s.pending_pages)
-    if (s.session != nullptr)
-      s.session->pages.remember(s.meta.vs_currency, page, {digest, s.meta.snapshot_id});
+  for (auto& [page, body] : s.pending_pages)
+    if (s.session != nullptr) s.session->pages.remember(s.meta.vs_currency, page, std::move(body));
   s.work.reset();
   s.committed = true;
   s.detach();

@@ -8,6 +8,7 @@
 #include "core/sha256.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -20,6 +21,9 @@ public:
   struct Body {
     core::Sha256 digest{};
     std::string snapshot_id; // the snapshot whose row holds the bytes
+    // Every coin of the page is in coin_market (none refused by the parser or PostgreSQL):
+    // how many; -1 when not known. A page with these bytes then needs no parse to be loaded.
+    std::int64_t coins_stored = -1;
   };
 
   // 10,000: every page of the market (~70) in every currency CoinGecko offers (~60), with room.

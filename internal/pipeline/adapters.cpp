@@ -1,5 +1,8 @@
 #include "pipeline/adapters.hpp"
 
+#include "spool/atomic_file.hpp"
+#include "spool/naming.hpp"
+
 #include <sys/stat.h>
 
 namespace etl::pipeline {
@@ -24,6 +27,10 @@ public:
                                                      std::span<const market::CoinMarket> coins,
                                                      std::int64_t rejected_in_page) override {
     return m_load.add_page(page, raw_body, coins, rejected_in_page);
+  }
+  tl::expected<std::optional<db::PageResult>, db::DbError>
+  add_repeated_page(int page, std::string_view raw_body, const core::Sha256& digest) override {
+    return m_load.add_repeated_page(page, raw_body, digest);
   }
   tl::expected<db::LoadResult, db::DbError> commit(std::string_view status,
                                                    std::string_view error) override {
@@ -68,6 +75,12 @@ SpoolQueue::create_processed(std::string_view snapshot_id) {
   auto file = m_spool.create_processed(snapshot_id);
   if (!file) return tl::make_unexpected(file.error());
   return std::make_unique<AtomicProcessedFile>(std::move(*file));
+}
+tl::expected<std::string, spool::FileError> SpoolQueue::read_processed(std::string_view snapshot_id,
+                                                                       std::uint64_t offset,
+                                                                       std::size_t length) const {
+  return spool::read_file_range(m_spool.processed_dir() / spool::processed_filename(snapshot_id),
+                                offset, length);
 }
 std::vector<spool::RawPageRef> SpoolQueue::raw_pages(std::string_view snapshot_id) const {
   return m_spool.raw_pages(snapshot_id);

@@ -31,6 +31,9 @@ public:
                                                spool::SysTime fallback) const override;
   tl::expected<std::unique_ptr<ProcessedFile>, spool::FileError>
   create_processed(std::string_view snapshot_id) override;
+  [[nodiscard]] tl::expected<std::string, spool::FileError>
+  read_processed(std::string_view snapshot_id, std::uint64_t offset,
+                 std::size_t length) const override;
   [[nodiscard]] std::vector<spool::RawPageRef>
   raw_pages(std::string_view snapshot_id) const override;
   [[nodiscard]] tl::expected<std::string, spool::FileError>

@@ -9,8 +9,10 @@
 // load_stage.cpp (the pending queue and the one failure path of both load routes), reporter*.cpp.
 // The pipeline reaches the world only through the seams (seams.hpp) and a Clock.
 #include "core/clock.hpp"
+#include "core/sha256.hpp"
 #include "core/stop_signal.hpp"
 #include "market/parse_markets.hpp"
+#include "pipeline/processed_writer.hpp"
 #include "pipeline/reporter.hpp"
 #include "pipeline/seams.hpp"
 #include "pipeline/sweep.hpp"
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +95,12 @@ private:
   bool spool_page(FetchState& state, int page, std::string_view body);
   // Parse, processed file, live load; false: a short page ended the market.
   bool transform_page(FetchState& state, int page, std::string_view body);
+  // A page whose bytes were seen before: its records copied from the earlier processed file and
+  // the page loaded as already stored, without a parse. The coins it holds, or nullopt when the
+  // page must be parsed (no live load, not seen, the file gone, the database cannot vouch).
+  std::optional<std::size_t> reuse_page(FetchState& state, int page, std::string_view body,
+                                        const core::Sha256& digest, SteadyTime start);
+  bool end_of_page(FetchState& state, int page, std::size_t received);
   // The fetched pages of one tick's plan, one snapshot per run of a currency's pages.
   std::vector<FetchOutcome> fetch_plan(const TickPlan& plan, std::int64_t budget,
                                        SteadyTime deadline, std::size_t& wanted);
@@ -157,6 +166,16 @@ private:
   // between attempts, so a read-only database is not hammered, yet recovery is noticed soon.
   int m_refused_streak = 0;
   std::optional<SteadyTime> m_load_not_before;
+  // The last body of each (currency, page) with no coin rejected, and where its records are in a
+  // committed processed file: the same bytes again are not parsed (reuse_page). One entry per
+  // page of the sweep and currency.
+  struct SeenPage {
+    core::Sha256 digest{};
+    std::string snapshot_id;
+    ProcessedWriter::Chunk records;
+    std::size_t coins = 0;
+  };
+  std::map<std::pair<std::size_t, int>, SeenPage> m_seen_pages;
 };
 
 } // namespace etl::pipeline

@@ -6,11 +6,14 @@
 
 namespace etl::pipeline {
 
-bool ProcessedWriter::add_page(int page, const market::ParsedPage& parsed) {
-  if (!open()) return false;
+std::optional<ProcessedWriter::Chunk> ProcessedWriter::add_page(int page,
+                                                                const market::ParsedPage& parsed) {
+  if (!open()) return std::nullopt;
   m_buffer.clear();
+  std::size_t records_start = 0;
   for (const auto& coin : parsed.coins) {
     m_buffer += m_first ? "\n" : ",\n";
+    if (records_start == 0) records_start = m_buffer.size();
     m_first = false;
     market::append_processed_record(m_buffer, coin, m_currency);
   }
@@ -24,7 +27,19 @@ bool ProcessedWriter::add_page(int page, const market::ParsedPage& parsed) {
     m_rejected += '}';
   }
   m_rejected_count += parsed.rejected_count;
-  return write(m_buffer);
+  const Chunk chunk{m_written + records_start, m_buffer.size() - records_start};
+  if (!write(m_buffer)) return std::nullopt;
+  return chunk;
+}
+
+std::optional<ProcessedWriter::Chunk> ProcessedWriter::add_records(std::string_view records) {
+  if (!open()) return std::nullopt;
+  if (records.empty()) return Chunk{m_written, 0};
+  if (!write(m_first ? "\n" : ",\n")) return std::nullopt;
+  m_first = false;
+  const Chunk chunk{m_written, records.size()};
+  if (!write(records)) return std::nullopt;
+  return chunk;
 }
 
 bool ProcessedWriter::commit() {
@@ -59,6 +74,7 @@ bool ProcessedWriter::open() {
 
 bool ProcessedWriter::write(std::string_view bytes) {
   if (auto ok = m_file->append(bytes); !ok) return fail(ok.error().message);
+  m_written += bytes.size();
   return true;
 }
 

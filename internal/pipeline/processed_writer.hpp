@@ -5,7 +5,9 @@
 #include "market/parse_markets.hpp"
 #include "pipeline/seams.hpp"
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,7 +18,17 @@ public:
   ProcessedWriter(SnapshotQueue& queue, std::string snapshot_id, std::string vs_currency)
       : m_queue(queue), m_id(std::move(snapshot_id)), m_currency(std::move(vs_currency)) {}
 
-  bool add_page(int page, const market::ParsedPage& parsed);
+  // Where a page's records went in the file: `length` bytes at `offset`, without the separator
+  // before them. The same records can be copied from there into a later snapshot's file.
+  struct Chunk {
+    std::uint64_t offset = 0;
+    std::size_t length = 0;
+  };
+
+  // Appends the page's records; the chunk they occupy, or nullopt when the file failed.
+  std::optional<Chunk> add_page(int page, const market::ParsedPage& parsed);
+  // Appends records written before (a chunk read back from an earlier file), as add_page would.
+  std::optional<Chunk> add_records(std::string_view records);
   bool commit();
 
 private:
@@ -31,6 +43,7 @@ private:
   std::string m_buffer;
   std::string m_rejected;
   std::size_t m_rejected_count = 0;
+  std::uint64_t m_written = 0; // bytes appended so far
   bool m_first = true;
   bool m_failed = false;
 };

@@ -70,6 +70,8 @@ public:
                      double took);
   void page_transformed(const std::string& snapshot_id, int page, const market::ParsedPage& parsed,
                         double took);
+  // A page with the bytes of one loaded before: its records copied, not parsed (fetch_stage.cpp).
+  void page_reused(std::size_t coins, double took);
 
   // The load stage.
   void load_failed(std::string_view kind, double took);

@@ -112,6 +112,12 @@ void Reporter::page_transformed(const std::string& snapshot_id, int page,
   m_tick.transform.record(took);
 }
 
+void Reporter::page_reused(std::size_t coins, double took) {
+  m_metrics.coins_received.Increment(static_cast<double>(coins));
+  m_metrics.stage_duration("transform").Observe(took);
+  m_tick.transform.record(took);
+}
+
 void Reporter::load_failed(std::string_view kind, double took) {
   m_metrics.load_errors(kind).Increment();
   m_metrics.stage_duration("load").Observe(took);

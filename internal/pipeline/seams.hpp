@@ -53,6 +53,9 @@ public:
                                                        spool::SysTime fallback) const = 0;
   virtual tl::expected<std::unique_ptr<ProcessedFile>, spool::FileError>
   create_processed(std::string_view snapshot_id) = 0;
+  // `length` bytes at `offset` of a committed processed file (an error when it is gone or short).
+  [[nodiscard]] virtual tl::expected<std::string, spool::FileError>
+  read_processed(std::string_view snapshot_id, std::uint64_t offset, std::size_t length) const = 0;
   [[nodiscard]] virtual std::vector<spool::RawPageRef>
   raw_pages(std::string_view snapshot_id) const = 0;
   [[nodiscard]] virtual tl::expected<std::string, spool::FileError>
@@ -79,6 +82,10 @@ public:
   virtual tl::expected<db::PageResult, db::DbError>
   add_page(int page, std::string_view raw_body, std::span<const market::CoinMarket> coins,
            std::int64_t rejected_in_page) = 0;
+  // A page the store may already hold with all its coins: nullopt when it cannot vouch for it
+  // (then nothing was written; parse it and add_page). See db::SnapshotLoad::add_repeated_page.
+  virtual tl::expected<std::optional<db::PageResult>, db::DbError>
+  add_repeated_page(int page, std::string_view raw_body, const core::Sha256& digest) = 0;
   virtual tl::expected<db::LoadResult, db::DbError> commit(std::string_view status,
                                                            std::string_view error) = 0;
   [[nodiscard]] virtual bool id_taken_by_another_snapshot() const noexcept = 0;

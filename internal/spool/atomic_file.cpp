@@ -116,6 +116,27 @@ tl::expected<std::string, FileError> read_file(const fs::path& path) {
   return out;
 }
 
+tl::expected<std::string, FileError> read_file_range(const fs::path& path, std::uint64_t offset,
+                                                     std::size_t length) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(make_error("open", path, errno));
+  std::string out(length, '\0');
+  std::size_t done = 0;
+  while (done < length) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO; // 0: the file ends before the range does
+      ::close(fd);
+      return tl::unexpected(make_error("read", path, err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return out;
+}
+
 tl::expected<void, FileError> fsync_directory(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return tl::unexpected(make_error("open directory", dir, errno));

@@ -2,6 +2,7 @@
 // Crash-safe file writes: a temporary file in the same directory, fsync, rename, fsync of the
 // directory. A reader (or a restart after kill -9) sees either nothing or the whole file under
 // the final name, never a prefix. Temporary names start with ".tmp-" and are swept at start-up.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -41,6 +42,9 @@ private:
 tl::expected<void, FileError> write_file_atomic(const std::filesystem::path& path,
                                                 std::string_view bytes);
 tl::expected<std::string, FileError> read_file(const std::filesystem::path& path);
+// Exactly `length` bytes at `offset`; a file that ends sooner is an error.
+tl::expected<std::string, FileError> read_file_range(const std::filesystem::path& path,
+                                                     std::uint64_t offset, std::size_t length);
 tl::expected<void, FileError> fsync_directory(const std::filesystem::path& dir);
 // Removes a file and makes the removal durable. Missing files are not an error.
 tl::expected<void, FileError> remove_durably(const std::filesystem::path& path);

@@ -1,5 +1,7 @@
 #include "fakes/fake_snapshot_queue.hpp"
 
+#include <cerrno>
+
 namespace etl::fakes {
 namespace {
 
@@ -62,6 +64,17 @@ tl::expected<std::unique_ptr<pipeline::ProcessedFile>, spool::FileError>
 FakeSnapshotQueue::create_processed(std::string_view snapshot_id) {
   if (fail_writes) return write_error();
   return std::make_unique<MemoryFile>(snapshots[std::string(snapshot_id)].processed);
+}
+
+tl::expected<std::string, spool::FileError>
+FakeSnapshotQueue::read_processed(std::string_view snapshot_id, std::uint64_t offset,
+                                  std::size_t length) const {
+  const auto it = snapshots.find(snapshot_id);
+  if (it == snapshots.end() || offset + length > it->second.processed.size())
+    return tl::make_unexpected(
+        spool::FileError{std::string(snapshot_id), EIO, "fake: no such processed bytes"});
+  ++processed_reads;
+  return it->second.processed.substr(offset, length);
 }
 
 std::vector<spool::RawPageRef> FakeSnapshotQueue::raw_pages(std::string_view snapshot_id) const {

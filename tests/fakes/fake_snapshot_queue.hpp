@@ -31,6 +31,9 @@ public:
                                                spool::SysTime fallback) const override;
   tl::expected<std::unique_ptr<pipeline::ProcessedFile>, spool::FileError>
   create_processed(std::string_view snapshot_id) override;
+  [[nodiscard]] tl::expected<std::string, spool::FileError>
+  read_processed(std::string_view snapshot_id, std::uint64_t offset,
+                 std::size_t length) const override;
   [[nodiscard]] std::vector<spool::RawPageRef>
   raw_pages(std::string_view snapshot_id) const override;
   [[nodiscard]] tl::expected<std::string, spool::FileError>
@@ -51,7 +54,8 @@ public:
 
   std::map<std::string, QueuedSnapshot, std::less<>> snapshots;
   bool fail_writes = false;
-  int raw_reads = 0; // read_raw_page calls: the queue's load route, not the live one
+  int raw_reads = 0;               // read_raw_page calls: the queue's load route, not the live one
+  mutable int processed_reads = 0; // read_processed calls that found their bytes
 
 private:
   const Clock& m_clock;

@@ -9,13 +9,29 @@ public:
       : m_store(store), m_meta(std::move(meta)) {
     m_snapshot.fetched_at = m_meta.fetched_at;
   }
-  tl::expected<db::PageResult, db::DbError> add_page(int page, std::string_view,
+  tl::expected<db::PageResult, db::DbError> add_page(int page, std::string_view body,
                                                      std::span<const market::CoinMarket> coins,
-                                                     std::int64_t) override {
+                                                     std::int64_t rejected) override {
     if (auto e = m_store.mood_error()) return tl::make_unexpected(*e);
     m_snapshot.pages.push_back(page);
     m_snapshot.coins += static_cast<std::int64_t>(coins.size());
+    if (rejected == 0)
+      m_pages[page] = {core::sha256(body), static_cast<std::int64_t>(coins.size())};
     return db::PageResult{};
+  }
+  tl::expected<std::optional<db::PageResult>, db::DbError>
+  add_repeated_page(int page, std::string_view, const core::Sha256& digest) override {
+    if (auto e = m_store.mood_error()) return tl::make_unexpected(*e);
+    const auto it = m_store.stored_pages.find(page);
+    if (!m_store.vouches || it == m_store.stored_pages.end() || it->second.first != digest)
+      return std::nullopt;
+    ++m_store.repeated_pages;
+    m_snapshot.pages.push_back(page);
+    m_snapshot.coins += it->second.second;
+    db::PageResult result;
+    result.rows_known = it->second.second;
+    result.raw_referenced = true;
+    return result;
   }
   tl::expected<db::LoadResult, db::DbError> commit(std::string_view status,
                                                    std::string_view error) override {
@@ -34,6 +50,7 @@ public:
     result.counts.coins_received = m_snapshot.coins;
     result.counts.rows_inserted = m_snapshot.coins;
     m_store.committed[m_meta.snapshot_id] = m_snapshot;
+    for (const auto& [page, stored] : m_pages) m_store.stored_pages[page] = stored;
     m_store.commit_order.push_back(m_meta.snapshot_id);
     return result;
   }
@@ -43,6 +60,7 @@ private:
   FakeSnapshotStore& m_store;
   db::SnapshotMeta m_meta;
   CommittedSnapshot m_snapshot;
+  std::map<int, std::pair<core::Sha256, std::int64_t>> m_pages; // stored_pages once committed
 };
 
 } // namespace

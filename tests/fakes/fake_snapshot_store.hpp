@@ -44,6 +44,11 @@ public:
   std::map<std::string, CommittedSnapshot, std::less<>> committed;
   std::vector<std::string> commit_order;
   int begins = 0;
+  // Pages stored with every coin (digest, coins) by page number, as the database would vouch
+  // for them (db/stored_pages.hpp); add_repeated_page finds them unless `vouches` is false.
+  std::map<int, std::pair<core::Sha256, std::int64_t>> stored_pages;
+  bool vouches = true;
+  int repeated_pages = 0; // add_repeated_page calls that stored a page unparsed
 
 private:
   bool m_connected = false;

@@ -169,3 +169,68 @@ TEST_CASE("only a page PostgreSQL confirms is referenced", "[db][raw_reference]"
   CHECK(references(s.url, forgotten) == "1:" + after_delete);
   CHECK(count(s.url, "SELECT count(*) FROM coin_market_raw_body WHERE body IS NULL") == 0);
 }
+
+TEST_CASE("a page stored with all its coins loads again unparsed; anything less is parsed",
+          "[db][raw_reference]") {
+  MigratedSchema s("etl_db_raw_reference_repeat");
+  std::vector<CoinMarket> coins;
+  coins.reserve(20);
+  for (int i = 0; i < 20; ++i)
+    coins.push_back(make_coin("coin-" + std::to_string(i), "2026-09-03T10:00:00.000Z"));
+  const std::string page = body(1, 0);
+  const auto digest = etl::core::sha256(page);
+  const auto load_parsed = [&](Database& db, const std::string& id, int minute) {
+    auto tx = db.begin_snapshot(meta_at(id, at(3, minute)));
+    REQUIRE(tx.has_value());
+    REQUIRE(tx->add_page(1, page, coins, 0).has_value());
+    REQUIRE(tx->commit("loaded", "").has_value());
+  };
+  const auto load_repeated = [&](Database& db, const std::string& id, int minute) {
+    auto tx = db.begin_snapshot(meta_at(id, at(3, minute)));
+    REQUIRE(tx.has_value());
+    auto added = tx->add_repeated_page(1, page, digest);
+    REQUIRE(added.has_value());
+    if (!added->has_value()) return std::optional<LoadCounts>{}; // nothing written: roll back
+    CHECK((*added)->rows_known == 20);
+    CHECK((*added)->raw_referenced);
+    auto r = tx->commit("loaded", "");
+    REQUIRE(r.has_value());
+    return std::optional<LoadCounts>{r->counts};
+  };
+
+  CHECK_FALSE(load_repeated(s.db, "20260903T100000Z_usd", 0)); // nothing stored yet
+  load_parsed(s.db, "20260903T100100Z_usd", 1);
+  const auto repeated = load_repeated(s.db, "20260903T100200Z_usd", 2);
+  REQUIRE(repeated);
+  CHECK(repeated->pages == 1);
+  CHECK(repeated->coins_received == 20);
+  CHECK(repeated->rows_unchanged == 20);
+  CHECK(repeated->rows_inserted == 0);
+  CHECK(repeated->pages_referenced == 1);
+  CHECK(references(s.url, "20260903T100200Z_usd") == "1:20260903T100100Z_usd");
+  CHECK(count(s.url, "SELECT count(*) FROM coin_market") == 20);
+  CHECK(count(s.url, "SELECT rows_unchanged FROM etl_runs WHERE snapshot_id = "
+                     "'20260903T100200Z_usd'") == 20);
+
+  // A new session knows where the bytes are but not that every coin is stored: parse once.
+  Database restarted(s.url, "etl-db-test-restarted");
+  CHECK_FALSE(load_repeated(restarted, "20260903T100300Z_usd", 3));
+  load_parsed(restarted, "20260903T100400Z_usd", 4);
+  CHECK(load_repeated(restarted, "20260903T100500Z_usd", 5));
+
+  // A coin PostgreSQL refused is not stored: the page is parsed again next time.
+  coins[5].market_cap_rank = 3000000000; // 22003: beyond integer
+  coins[5].last_updated = "2026-09-03T10:06:00.000Z";
+  const std::string refused_page = body(1, 9);
+  {
+    auto tx = restarted.begin_snapshot(meta_at("20260903T100600Z_usd", at(3, 6)));
+    REQUIRE(tx.has_value());
+    REQUIRE(tx->add_page(1, refused_page, coins, 0)->rejected_rows.size() == 1);
+    REQUIRE(tx->commit("partial", "").has_value());
+  }
+  auto tx = restarted.begin_snapshot(meta_at("20260903T100700Z_usd", at(3, 7)));
+  REQUIRE(tx.has_value());
+  auto added = tx->add_repeated_page(1, refused_page, etl::core::sha256(refused_page));
+  REQUIRE(added.has_value());
+  CHECK_FALSE(added->has_value());
+}

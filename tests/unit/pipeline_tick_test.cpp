@@ -223,3 +223,58 @@ TEST_CASE("tick: a standby replica does not fetch; it fetches once it leads", "[
   CHECK(h.source.calls.size() == 2);
   CHECK(h.store.commit_order.size() == 1);
 }
+
+namespace {
+// The records of a processed file (what follows its header, which names the snapshot).
+std::string records_of(const std::string& processed) {
+  const auto at = processed.find("\"coins\":[");
+  return at == std::string::npos ? "<no coins>" : processed.substr(at);
+}
+} // namespace
+
+TEST_CASE("tick: a page with the bytes of one loaded before is not parsed; its records are copied",
+          "[pipeline]") {
+  Harness h(3);
+  REQUIRE(h.tick() == TickResult::success);
+  CHECK(h.store.repeated_pages == 0);
+  const std::string first = h.store.commit_order.at(0);
+
+  // CoinGecko's cache: the same three bodies. The store vouches for them, the records are copied.
+  REQUIRE(h.tick() == TickResult::success);
+  const std::string second = h.store.commit_order.at(1);
+  CHECK(h.store.repeated_pages == 3);
+  CHECK(h.queue.processed_reads == 3);
+  CHECK(h.committed_pages(second) == std::vector<int>{1, 2, 3});
+  CHECK(h.store.committed.at(second).coins == 3 * Harness::kPerPage);
+  CHECK(h.store.committed.at(second).status == "loaded");
+  CHECK(records_of(h.queue.snapshots.at(second).processed) ==
+        records_of(h.queue.snapshots.at(first).processed));
+  CHECK(h.metrics.coins_received.Value() == 6 * Harness::kPerPage);
+
+  // Page 2 changes: parsed and loaded; pages 1 and 3 still copied.
+  h.source.set_body("usd", 2, fakes::markets_body(Harness::kPerPage, "changed"));
+  REQUIRE(h.tick() == TickResult::success);
+  const std::string third = h.store.commit_order.at(2);
+  CHECK(h.store.repeated_pages == 5);
+  const std::string records = records_of(h.queue.snapshots.at(third).processed);
+  CHECK(records.find("changed-0") != std::string::npos);
+  CHECK(records.find("changed-0") < records.rfind("usd-0")); // page order kept: 1, 2, 3
+
+  // The store cannot vouch (it forgot, another replica led): every page is parsed again, and
+  // the file holds the same records as parsing gives.
+  h.store.vouches = false;
+  REQUIRE(h.tick() == TickResult::success);
+  const std::string fourth = h.store.commit_order.at(3);
+  CHECK(h.store.repeated_pages == 5);
+  CHECK(records_of(h.queue.snapshots.at(fourth).processed) == records);
+  CHECK(h.store.committed.at(fourth).coins == 3 * Harness::kPerPage);
+
+  // The earlier processed file is gone (spool retention): parsed, not copied.
+  h.store.vouches = true;
+  h.queue.snapshots.at(fourth).processed.clear();
+  const int reads = h.queue.processed_reads;
+  REQUIRE(h.tick() == TickResult::success);
+  CHECK(h.queue.processed_reads == reads);
+  CHECK(h.store.repeated_pages == 5);
+  CHECK(records_of(h.queue.snapshots.at(h.store.commit_order.at(4)).processed) == records);
+}
