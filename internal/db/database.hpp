@@ -95,9 +95,11 @@ public:
   // 22, 23, 54), the savepoint is rolled back and the page is bisected, each half under its own
   // savepoint, down to the single rows it refuses: those are dropped and returned, the others
   // stay. Any other error fails the snapshot as described above.
+  // `digest`: core::sha256(raw_body) when the caller has it (computed here otherwise).
   tl::expected<PageResult, DbError> add_page(int page, std::string_view raw_body,
                                              std::span<const market::CoinMarket> coins,
-                                             std::int64_t rejected_in_page);
+                                             std::int64_t rejected_in_page,
+                                             const core::Sha256* digest = nullptr);
   // A page whose bytes (`digest`, core::sha256 of raw_body) the session knows are stored with
   // every coin of it in coin_market (db/stored_pages.hpp): stored as a reference to them, its
   // coins counted received and unchanged, without the caller parsing it. nullopt when the session

@@ -227,7 +227,8 @@ bool SnapshotLoad::id_taken_by_another_snapshot() const noexcept {
 
 tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_view raw_body,
                                                          std::span<const market::CoinMarket> coins,
-                                                         std::int64_t rejected_in_page) {
+                                                         std::int64_t rejected_in_page,
+                                                         const core::Sha256* digest) {
   if (!m_impl) return unexpected(usage("add_page: moved-from SnapshotLoad"));
   Impl& s = *m_impl;
   if (s.failure) return unexpected(*s.failure);
@@ -239,7 +240,7 @@ tl::expected<PageResult, DbError> SnapshotLoad::add_page(int page, std::string_v
       s.copy_page(coins, result);
       const bool all_stored = rejected_in_page == 0 && result.rejected_rows.empty();
       result.raw_referenced =
-          s.store_raw_page(page, raw_body, core::sha256(raw_body),
+          s.store_raw_page(page, raw_body, digest != nullptr ? *digest : core::sha256(raw_body),
                            all_stored ? static_cast<std::int64_t>(coins.size()) : -1);
     } catch (...) {
       return unexpected(

@@ -25,8 +25,9 @@ public:
   explicit SnapshotLoadTransaction(db::SnapshotLoad load) : m_load(std::move(load)) {}
   tl::expected<db::PageResult, db::DbError> add_page(int page, std::string_view raw_body,
                                                      std::span<const market::CoinMarket> coins,
-                                                     std::int64_t rejected_in_page) override {
-    return m_load.add_page(page, raw_body, coins, rejected_in_page);
+                                                     std::int64_t rejected_in_page,
+                                                     const core::Sha256* digest) override {
+    return m_load.add_page(page, raw_body, coins, rejected_in_page, digest);
   }
   tl::expected<std::optional<db::PageResult>, db::DbError>
   add_repeated_page(int page, std::string_view raw_body, const core::Sha256& digest) override {

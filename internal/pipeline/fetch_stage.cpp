@@ -91,7 +91,7 @@ bool Pipeline::transform_page(FetchState& s, int page, std::string_view body) {
   if (records && parsed->rejected_count == 0)
     s.seen.emplace_back(page, SeenPage{digest, s.id, *records, parsed->received()});
   m_report.page_transformed(s.id, page, *parsed, seconds_since(start));
-  if (s.live && !add_live_page(*s.live, page, body, *parsed)) s.live.reset();
+  if (s.live && !add_live_page(*s.live, page, body, digest, *parsed)) s.live.reset();
   return end_of_page(s, page, parsed->received());
 }
 

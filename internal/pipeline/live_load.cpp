@@ -26,10 +26,10 @@ std::optional<Pipeline::LiveLoad> Pipeline::begin_live_load(const std::string& s
 }
 
 bool Pipeline::add_live_page(LiveLoad& live, int page, std::string_view body,
-                             const market::ParsedPage& parsed) {
+                             const core::Sha256& digest, const market::ParsedPage& parsed) {
   const auto start = m_clock.steady_now();
   const auto rejected = static_cast<std::int64_t>(parsed.rejected_count);
-  auto added = live.load->add_page(page, body, parsed.coins, rejected);
+  auto added = live.load->add_page(page, body, parsed.coins, rejected, &digest);
   live.db_seconds += seconds_since(start);
   live.rejected += rejected;
   live.pages.push_back(page);

@@ -88,7 +88,7 @@ Pipeline::add_queued_pages(const std::string& snapshot_id, SnapshotTransaction& 
     out.rejected += static_cast<std::int64_t>(parsed->rejected_count);
     out.last_page_coins = parsed->received();
     auto added = load.add_page(page.page, *body, parsed->coins,
-                               static_cast<std::int64_t>(parsed->rejected_count));
+                               static_cast<std::int64_t>(parsed->rejected_count), nullptr);
     if (!added) return tl::make_unexpected(std::optional<db::DbError>(added.error()));
     out.rejected += static_cast<std::int64_t>(added->rejected_rows.size());
     m_report.rows_refused(snapshot_id, page.page, *added);

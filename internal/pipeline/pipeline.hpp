@@ -144,7 +144,7 @@ private:
   };
   std::optional<LiveLoad> begin_live_load(const std::string& snapshot_id,
                                           const spool::SnapshotPlan& plan);
-  bool add_live_page(LiveLoad& live, int page, std::string_view body,
+  bool add_live_page(LiveLoad& live, int page, std::string_view body, const core::Sha256& digest,
                      const market::ParsedPage& parsed);
   void commit_live_load(LiveLoad& live);
 

@@ -81,7 +81,7 @@ public:
   virtual ~SnapshotTransaction() = default;
   virtual tl::expected<db::PageResult, db::DbError>
   add_page(int page, std::string_view raw_body, std::span<const market::CoinMarket> coins,
-           std::int64_t rejected_in_page) = 0;
+           std::int64_t rejected_in_page, const core::Sha256* digest) = 0;
   // A page the store may already hold with all its coins: nullopt when it cannot vouch for it
   // (then nothing was written; parse it and add_page). See db::SnapshotLoad::add_repeated_page.
   virtual tl::expected<std::optional<db::PageResult>, db::DbError>

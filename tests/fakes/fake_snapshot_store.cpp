@@ -11,7 +11,8 @@ public:
   }
   tl::expected<db::PageResult, db::DbError> add_page(int page, std::string_view body,
                                                      std::span<const market::CoinMarket> coins,
-                                                     std::int64_t rejected) override {
+                                                     std::int64_t rejected,
+                                                     const core::Sha256*) override {
     if (auto e = m_store.mood_error()) return tl::make_unexpected(*e);
     m_snapshot.pages.push_back(page);
     m_snapshot.coins += static_cast<std::int64_t>(coins.size());
