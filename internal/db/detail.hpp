@@ -98,9 +98,10 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   std::string copy_buffer;           // one page of COPY text, reused page after page
   std::vector<std::size_t> row_ends; // where each coin's line ends in copy_buffer
   std::vector<std::size_t> sent;     // coins[sent[i]] is copy_buffer's line i
-  // Rows sent and stored by this transaction, known to the session once it commits:
-  // "usd", "bitcoin", "2026-...Z" as three strings each.
-  std::vector<std::string> pending_known;
+  // Rows sent and stored by this transaction (of meta.vs_currency), known to the session once it
+  // commits: coin id and last_updated, each as a 4-byte length and its bytes, in one buffer (the
+  // whole market is 17,500 coins: one allocation instead of 35,000 strings).
+  std::string pending_known;
   // Pages this transaction stored in full, known to the session once it commits.
   std::vector<std::pair<int, StoredPages::Body>> pending_pages;
 

@@ -6,6 +6,8 @@
 #include "db/copy_text.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <optional>
 
 #include <pqxx/binarystring>
@@ -71,6 +73,22 @@ constexpr const char* kInsertRawBody =
 
 pqxx::binarystring bytes_param(const core::Sha256& digest) {
   return pqxx::binarystring(digest.data(), digest.size());
+}
+
+void append_sized(std::string& out, std::string_view text) {
+  const auto size = static_cast<std::uint32_t>(text.size());
+  std::array<char, sizeof size> bytes{};
+  std::memcpy(bytes.data(), &size, sizeof size);
+  out.append(bytes.data(), bytes.size());
+  out.append(text);
+}
+
+std::string_view read_sized(const std::string& in, std::size_t& at) {
+  std::uint32_t size = 0;
+  std::memcpy(&size, in.data() + at, sizeof size);
+  const std::string_view text(in.data() + at + sizeof size, size);
+  at += sizeof size + size;
+  return text;
 }
 
 DbError usage(std::string message) {
@@ -145,9 +163,8 @@ void SnapshotLoad::Impl::copy_page(std::span<const CoinMarket> coins, PageResult
         std::any_of(out.rejected_rows.begin(), out.rejected_rows.end(),
                     [&coin](const RejectedRow& r) { return r.coin_id == coin.id; });
     if (refused) continue;
-    pending_known.push_back(vs);
-    pending_known.push_back(coin.id);
-    pending_known.push_back(coin.last_updated);
+    append_sized(pending_known, coin.id);
+    append_sized(pending_known, coin.last_updated);
   }
 }
 
@@ -337,8 +354,11 @@ tl::expected<LoadResult, DbError> SnapshotLoad::commit(std::string_view status,
     return unexpected(s.fail("commit snapshot " + s.meta.snapshot_id));
   }
   // Committed: what it stored is known to the session from now on.
-  for (std::size_t i = 0; s.session != nullptr && i + 2 < s.pending_known.size(); i += 3)
-    s.session->known.remember(s.pending_known[i], s.pending_known[i + 1], s.pending_known[i + 2]);
+  for (std::size_t at = 0; s.session != nullptr && at < s.pending_known.size();) {
+    const std::string_view id = read_sized(s.pending_known, at);
+    const std::string_view last_updated = read_sized(s.pending_known, at);
+    s.session->known.remember(s.meta.vs_currency, id, last_updated);
+  }
   for (auto& [page, body] : s.pending_pages)
     if (s.session != nullptr) s.session->pages.remember(s.meta.vs_currency, page, std::move(body));
   s.work.reset();
