@@ -23,10 +23,16 @@ SELECT create_distributed_table('coin_history', 'coin_id', colocate_with => 'coi
 SELECT create_distributed_table('coin_ohlc', 'coin_id', colocate_with => 'coin_market');
 SELECT create_distributed_table('backfill_chunks', 'coin_id', colocate_with => 'coin_market');
 
--- Raw pages and snapshot runs: by snapshot. A page holds 250 coins, so it cannot live with its
--- coins; a snapshot's pages and its etl_runs row live together instead.
-SELECT create_distributed_table('coin_market_raw', 'snapshot_id', colocate_with => 'none');
-SELECT create_distributed_table('etl_runs', 'snapshot_id', colocate_with => 'coin_market_raw');
+-- Raw pages: by page number. A page holds 250 coins, so it cannot live with its coins. A page
+-- stored as a reference to identical bytes (migration 0012) names an earlier snapshot's page with
+-- the same number, so by page both rows share a shard: the reference insert (INSERT ... SELECT
+-- from the earlier row) and the view coin_market_raw_body (a subquery correlated on page) run
+-- inside one shard. By snapshot_id they would cross shards, and Citus refuses a correlated
+-- subquery that is not on the distribution column (the view would fail).
+SELECT create_distributed_table('coin_market_raw', 'page', colocate_with => 'none');
+
+-- Snapshot runs: by snapshot, on their own (they have no page column to follow the raw pages).
+SELECT create_distributed_table('etl_runs', 'snapshot_id', colocate_with => 'none');
 
 -- The coin catalogue (~18k rows, rewritten only when a coin changes): a copy on every node, so
 -- it joins any distributed table locally.

@@ -15,7 +15,10 @@ tables that stay on the coordinator. Checked against the catalog:
     'none'), on a distribution column of the same type;
   * foreign keys only where Citus allows them (reference <- anything; distributed -> distributed
     only within a co-location group, on the distribution columns);
-  * every DISTINCT ON of a view over distributed tables includes their distribution column.
+  * every DISTINCT ON of a view over distributed tables includes their distribution column;
+  * every subquery of a view over a distributed table is correlated on its distribution column
+    with a co-located table of the outer query (Citus refuses other correlated subqueries, e.g.
+    coin_market_raw_body's lookup of the page a reference names).
 Each check is then shown to fail on a broken plan or schema (the second half of main), so none of
 them passes vacuously. The test does not depend on coin_market_raw's column set beyond its key.
 """
@@ -213,7 +216,47 @@ def views(db, plan):
     return problems
 
 
-CHECKS = (classified, unique_keys, kinds, colocation, foreign_keys, views)
+def subqueries(sql):
+    """(table, alias, text) of every parenthesized SELECT ... FROM <table> <alias> in a view."""
+    found = []
+    for m in re.finditer(r"\(\s*SELECT\b", sql):
+        depth, i = 1, m.end()
+        while depth and i < len(sql):
+            depth += {"(": 1, ")": -1}.get(sql[i], 0)
+            i += 1
+        body = sql[m.end():i - 1]
+        source = re.search(r"\bFROM\s+(\w+)\s+(\w+)", body)
+        if source:
+            found.append((source.group(1), source.group(2), body))
+    return found
+
+
+def correlated(db, plan):
+    column = {t: c for t, c, _ in plan["distributed"]}
+    group = groups(plan)
+    problems, checked = [], 0
+    for view, definition in db.rows(
+            "SELECT c.oid::regclass, replace(pg_get_viewdef(c.oid), E'\\n', ' ') FROM pg_class c "
+            "WHERE c.relkind = 'v' AND c.relnamespace = 'public'::regnamespace"):
+        aliases = {a: t for t, a in re.findall(r"\bFROM\s+(\w+)\s+(\w+)", definition)}
+        for table, alias, body in subqueries(definition):
+            outer = {a for a in re.findall(r"\b(\w+)\.\w+", body) if a != alias and a in aliases}
+            if table not in column or not outer:
+                continue  # not over a distributed table, or not correlated
+            checked += 1
+            want = column[table]
+            ok = any(aliases[o] in column and group[aliases[o]] == group[table] and re.search(
+                rf"\b{alias}\.{want}\s*=\s*{o}\.{column[aliases[o]]}\b|"
+                rf"\b{o}\.{column[aliases[o]]}\s*=\s*{alias}\.{want}\b", body) for o in outer)
+            if not ok:
+                problems.append(f"{view}: a subquery over {table} is correlated with {sorted(outer)} but not "
+                                f"on the distribution column {want} of co-located tables: Citus refuses it")
+    if not checked:
+        problems.append("no correlated subquery over a distributed table was found in a view to check")
+    return problems
+
+
+CHECKS = (classified, unique_keys, kinds, colocation, foreign_keys, views, correlated)
 
 
 def expect_failure(check, db, plan, what):
@@ -255,8 +298,13 @@ def main():
         text, "SELECT create_distributed_table('coin_market', 'coin_id', colocate_with => 'none');",
         "SELECT create_reference_table('coin_market');")), "a partitioned reference table")
     expect_failure(colocation, db, run_plan(db, mutated(
-        text, "create_distributed_table('etl_runs', 'snapshot_id'", "create_distributed_table('etl_runs', 'pages'")),
+        text, "create_distributed_table('etl_runs', 'snapshot_id', colocate_with => 'none'",
+        "create_distributed_table('etl_runs', 'snapshot_id', colocate_with => 'coin_market_raw'")),
         "co-location on columns of different types")
+    expect_failure(correlated, db, run_plan(db, mutated(
+        text, "create_distributed_table('coin_market_raw', 'page'",
+        "create_distributed_table('coin_market_raw', 'snapshot_id'")),
+        "a view's subquery correlated off the distribution column")
     db.psql("ALTER TABLE coin_market ADD CONSTRAINT distribution_probe_fk FOREIGN KEY (snapshot_id) "
             "REFERENCES etl_runs (snapshot_id)")
     expect_failure(foreign_keys, db, plan, "a foreign key between tables of different co-location groups")
