@@ -14,18 +14,25 @@ std::string KnownRows::key(std::string_view vs_currency, std::string_view coin_i
 bool KnownRows::contains(std::string_view vs_currency, std::string_view coin_id,
                          std::string_view last_updated) const {
   const auto it = m_rows.find(key(vs_currency, coin_id));
-  return it != m_rows.end() && it->second == last_updated;
+  return it != m_rows.end() && it->second.view() == last_updated;
 }
 
 void KnownRows::remember(std::string_view vs_currency, std::string_view coin_id,
                          std::string_view last_updated) {
   auto k = key(vs_currency, coin_id);
-  if (const auto it = m_rows.find(k); it != m_rows.end()) {
+  const auto it = m_rows.find(k);
+  if (last_updated.size() > kMaxStampBytes) {
+    if (it != m_rows.end()) m_rows.erase(it); // what was known of the coin is no longer current
+    return;
+  }
+  if (it != m_rows.end()) {
     it->second.assign(last_updated);
     return;
   }
   if (m_rows.size() >= m_max) return;
-  m_rows.emplace(std::move(k), std::string(last_updated));
+  Stamp stamp;
+  stamp.assign(last_updated);
+  m_rows.emplace(std::move(k), stamp);
 }
 
 } // namespace etl::db

@@ -11,7 +11,9 @@
 // last_updated is compared as the exact text CoinGecko sent, which PostgreSQL parses to the same
 // timestamptz every time. Bounded: past max_entries, new coins are not remembered (they are
 // sent, as before), so memory never grows with a market larger than expected.
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,11 +35,25 @@ public:
   void clear() noexcept { m_rows.clear(); }
   [[nodiscard]] std::size_t size() const noexcept { return m_rows.size(); }
 
+  // last_updated texts up to this long are remembered (CoinGecko's are 24 bytes:
+  // 2026-04-30T02:29:06.506Z); a longer one is not, and its coin is sent as before.
+  static constexpr std::size_t kMaxStampBytes = 31;
+
 private:
   static std::string key(std::string_view vs_currency, std::string_view coin_id);
 
+  // The text inline: no allocation per coin beyond the map's node and key.
+  struct Stamp {
+    std::array<char, kMaxStampBytes> text{};
+    std::uint8_t size = 0;
+    [[nodiscard]] std::string_view view() const noexcept { return {text.data(), size}; }
+    void assign(std::string_view s) noexcept {
+      size = static_cast<std::uint8_t>(s.copy(text.data(), text.size()));
+    }
+  };
+
   std::size_t m_max;
-  std::unordered_map<std::string, std::string> m_rows; // "3:usdbitcoin" -> last_updated
+  std::unordered_map<std::string, Stamp> m_rows; // "3:usdbitcoin" -> last_updated
 };
 
 } // namespace etl::db

@@ -73,6 +73,20 @@ TEST_CASE("known rows: exact match on currency, coin and last_updated text; boun
   CHECK(known.size() == 2);
   known.clear();
   CHECK(known.size() == 0);
+  // A last_updated longer than an inline stamp is not remembered, and forgets the older one:
+  // the coin is sent (never skipped on a stale match).
+  known.remember("usd", "bitcoin", "2026-04-30T02:29:06.506Z");
+  const std::string long_stamp = "2026-04-30T02:29:06.506123456789+00:00";
+  REQUIRE(long_stamp.size() > KnownRows::kMaxStampBytes);
+  known.remember("usd", "bitcoin", long_stamp);
+  CHECK_FALSE(known.contains("usd", "bitcoin", long_stamp));
+  CHECK_FALSE(known.contains("usd", "bitcoin", "2026-04-30T02:29:06.506Z"));
+  CHECK(known.size() == 0);
+  // The longest remembered stamp compares whole.
+  const std::string longest(KnownRows::kMaxStampBytes, '7');
+  known.remember("usd", "bitcoin", longest);
+  CHECK(known.contains("usd", "bitcoin", longest));
+  CHECK_FALSE(known.contains("usd", "bitcoin", longest.substr(1)));
 }
 
 TEST_CASE("an unchanged coin is not sent again; every changed coin is stored", "[db][known_rows]") {
