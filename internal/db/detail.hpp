@@ -118,6 +118,11 @@ struct SnapshotLoad::Impl final : detail::OpenTransaction {
   // Moves the page's rows [lo, hi) (lines of copy_buffer) into coin_market under a savepoint.
   // A data refusal is returned with the savepoint rolled back; any other failure is thrown.
   std::optional<DbError> try_rows(std::size_t lo, std::size_t hi);
+  // The fast path of try_rows: COPY straight into coin_market under a savepoint, true when every
+  // row went in. A conflict or a data refusal rolls it back and returns false (the staging path,
+  // INSERT ... ON CONFLICT DO NOTHING, then takes these rows and the rest of the snapshot).
+  bool copy_straight(const std::string& rows, std::size_t count);
+  bool copy_straight_ok = true; // no conflict or refusal yet in this snapshot
   // try_rows(lo, hi), bisecting on refusal: the rows refused alone are added to `out`. Rows
   // [lo, hi) are lines of copy_buffer, coins[sent[i]] for line i.
   void settle(std::span<const market::CoinMarket> coins, std::size_t lo, std::size_t hi,

@@ -20,16 +20,15 @@ namespace {
 using market::CoinMarket;
 using tl::unexpected;
 
-// Starts COPY into the session's staging table, sends `rows` (COPY text lines, each ending in
-// '\n') as one piece of COPY data, and ends it. libpqxx 6.4 offers a raw line only through
-// tablewriter (deprecated in favour of stream_to, which escapes field by field and costs far
-// more CPU); its multibyte warning concerns its own escaping, which is not used here: rows are
-// escaped by copy_text.cpp and the session's client_encoding is UTF8.
-void copy_rows_to_stage(pqxx::dbtransaction& tx, const std::string& rows) {
+// Starts COPY into `table` (coin_market or the session's staging table), sends `rows` (COPY
+// text lines, each ending in '\n') as one piece of COPY data, and ends it. libpqxx 6.4 offers a
+// raw line only through tablewriter (deprecated in favour of stream_to, which escapes field by
+// field and costs far more CPU); its multibyte warning concerns its own escaping, which is not
+// used here: rows are escaped by copy_text.cpp and the session's client_encoding is UTF8.
+void copy_rows(pqxx::dbtransaction& tx, const char* table, const std::string& rows) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter writer{tx, "coin_market_stage", kCoinMarketColumns.begin(),
-                           kCoinMarketColumns.end()};
+  pqxx::tablewriter writer{tx, table, kCoinMarketColumns.begin(), kCoinMarketColumns.end()};
 #pragma GCC diagnostic pop
   writer.write_raw_line(rows);
   writer.complete();
@@ -97,13 +96,38 @@ DbError usage(std::string message) {
 
 } // namespace
 
+bool SnapshotLoad::Impl::copy_straight(const std::string& rows, std::size_t count) {
+  if (!copy_straight_ok) return false;
+  try {
+    pqxx::subtransaction savepoint{*work, "page_direct"};
+    copy_rows(savepoint, "coin_market", rows);
+    savepoint.commit();
+    inserted += static_cast<std::int64_t>(count);
+    return true;
+  } catch (...) {
+    // Rolled back to the savepoint. A row already stored (23505) or refused as data is the
+    // staging path's to sort out, for these rows and (a conflict is rarely alone) the rest of
+    // the snapshot; anything else (the connection, a refusal of the operation) ends it.
+    DbError e = detail::translate_current_exception("copy into coin_market", secrets);
+    const bool connection_open =
+        session != nullptr && session->conn != nullptr && session->conn->is_open();
+    if (e.kind != DbError::Kind::rejected || !connection_open) throw;
+    copy_straight_ok = false;
+    return false;
+  }
+}
+
 std::optional<DbError> SnapshotLoad::Impl::try_rows(std::size_t lo, std::size_t hi) {
   const std::size_t begin = lo == 0 ? 0 : row_ends[lo - 1];
   const std::size_t end = row_ends[hi - 1];
+  // The whole page as it is; a bisected part copied out.
+  const bool whole = begin == 0 && end == copy_buffer.size();
+  const std::string part = whole ? std::string() : copy_buffer.substr(begin, end - begin);
+  const std::string& rows = whole ? copy_buffer : part;
+  if (copy_straight(rows, hi - lo)) return std::nullopt;
   try {
     pqxx::subtransaction savepoint{*work, "page"};
-    if (begin == 0 && end == copy_buffer.size()) copy_rows_to_stage(savepoint, copy_buffer);
-    else copy_rows_to_stage(savepoint, copy_buffer.substr(begin, end - begin));
+    copy_rows(savepoint, "coin_market_stage", rows);
     const auto added = savepoint.exec(move_stage_sql()).affected_rows();
     // TRUNCATE, not DELETE: dead rows of earlier pages would be scanned again page after page
     // (the transaction keeps them).
