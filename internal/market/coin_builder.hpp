@@ -18,12 +18,13 @@ std::string_view type_name(JsonType type) noexcept;
 
 class CoinBuilder {
 public:
-  // Starts a new coin: no values, no problem.
-  void start() {
-    m_coin = CoinMarket{};
+  // Starts a new coin, built in place in `target` (a fresh element of the page's vector, so a
+  // coin is never moved after parsing): no values, no problem.
+  void start(CoinMarket& target) {
+    m_coin = &target;
     m_reason.clear();
   }
-  CoinMarket& coin() noexcept { return m_coin; }
+  CoinMarket& coin() noexcept { return *m_coin; }
   // The first problem found in this coin ("field: message"), empty when none.
   std::string& reason() noexcept { return m_reason; }
 
@@ -43,12 +44,12 @@ public:
       if (type != JsonType::string) return fail_type(spec.api_key, expected_for(key), type);
       if (spec.kind == FieldKind::last_updated && !accept_date(spec.api_key, text)) return;
       if (spec.kind == FieldKind::text && !accept_text(spec.api_key, text)) return;
-      (m_coin.*spec.text).assign(text);
+      (m_coin->*spec.text).assign(text);
       return;
     case FieldKind::image:
-      if (type == JsonType::null) return m_coin.image.clear();
+      if (type == JsonType::null) return m_coin->image.clear();
       if (type != JsonType::string) return fail_type(spec.api_key, expected_for(key), type);
-      if (accept_text(spec.api_key, text)) m_coin.image.assign(text);
+      if (accept_text(spec.api_key, text)) m_coin->image.assign(text);
       return;
     case FieldKind::rank: return apply_rank(type, text);
     default: return apply_optional(spec, spec.api_key, type, text);
@@ -68,8 +69,8 @@ private:
   void apply_optional(const Field& spec, std::string_view name, JsonType type,
                       std::string_view text) {
     std::optional<std::string>& target =
-        spec.window >= 0 ? m_coin.price_change_percentage_in_currency[spec.window]
-                         : m_coin.*spec.optional;
+        spec.window >= 0 ? m_coin->price_change_percentage_in_currency[spec.window]
+                         : m_coin->*spec.optional;
     if (type == JsonType::null) return target.reset();
     const bool numeric = sql_type(spec.kind) == SqlType::numeric;
     if (type != (numeric ? JsonType::number : JsonType::string)) {
@@ -87,7 +88,7 @@ private:
   // An API null roi clears all its parts.
   void apply_null_roi(JsonType type) {
     if (type != JsonType::null) return fail_type("roi", "object or null", type);
-    for (const std::size_t row : kRoiFields) (m_coin.*kCoinMarketFields[row].optional).reset();
+    for (const std::size_t row : kRoiFields) (m_coin->*kCoinMarketFields[row].optional).reset();
   }
 
   // Escapes can produce text that PostgreSQL and JSON writers refuse even though the raw
@@ -118,13 +119,13 @@ private:
   void apply_id(std::string_view text) {
     if (text.empty()) return fail("id", "empty string");
     if (!accept_text("id", text)) return;
-    m_coin.id.assign(text); // even when too long, so the rejection names the coin
+    m_coin->id.assign(text); // even when too long, so the rejection names the coin
     if (text.size() > kMaxIdBytes) fail_id_length(text.size());
   }
 
   void apply_rank(JsonType type, std::string_view text) {
     constexpr std::string_view name = "market_cap_rank";
-    if (type == JsonType::null) return m_coin.market_cap_rank.reset();
+    if (type == JsonType::null) return m_coin->market_cap_rank.reset();
     if (type != JsonType::number) return fail_type(name, "integer or null", type);
     if (text.find_first_of(".eE") != std::string_view::npos) {
       return fail(name, "expected integer or null, got fraction");
@@ -135,14 +136,14 @@ private:
     if (ec != std::errc{} || end != text.data() + text.size()) {
       return fail(name, "integer out of range (PostgreSQL integer)");
     }
-    m_coin.market_cap_rank = value;
+    m_coin->market_cap_rank = value;
   }
 
   // "<message><quoted value>", the value cut to a few dozen bytes.
   void fail_value(std::string_view field, std::string_view message, std::string_view value);
   void fail_id_length(std::size_t size);
 
-  CoinMarket m_coin;
+  CoinMarket* m_coin = nullptr;
   std::string m_reason;
 };
 

@@ -49,6 +49,8 @@ struct CoinMarket {
   std::string last_updated; // ISO 8601 text as sent, validated; never null (natural key)
   // Index i matches kPriceChangeWindows[i]; nullopt when absent or null.
   std::array<Decimal, kPriceChangeWindows.size()> price_change_percentage_in_currency;
+
+  bool operator==(const CoinMarket&) const = default;
 };
 
 } // namespace etl::market

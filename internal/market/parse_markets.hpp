@@ -45,6 +45,8 @@ struct RejectedCoin {
   std::size_t index; // position in the array
   std::string id;    // "" when the element had no usable string id; at most kMaxRejectedIdBytes + 3
   std::string reason;
+
+  bool operator==(const RejectedCoin&) const = default;
 };
 
 struct ParsedPage {

@@ -6,6 +6,7 @@
 // those the fuzz harnesses check, plus a few only a deterministic replay can.
 #include "config/config.hpp"
 #include "http/retry_policy.hpp"
+#include "market/coin_array_parser.hpp"
 #include "market/fields.hpp"
 #include "market/parse_markets.hpp"
 #include "market/processed_json.hpp"
@@ -82,6 +83,18 @@ TEST_CASE("fuzz regressions: markets inputs parse to well-formed pages or a name
   for (const Input& input : inputs_of("markets")) {
     INFO("tests/fuzz-regressions/markets/" << input.name);
     const auto page = etl::market::parse_markets(input.bytes);
+    // An array body reads the same on the parser's fast route as on its validating one.
+    const std::string_view body = input.bytes;
+    const std::size_t first = body.find_first_not_of(" \t\r\n\f\v");
+    if (first != std::string_view::npos && body[first] == '[') {
+      using etl::market::detail::ArrayRoute;
+      const auto fast = etl::market::detail::parse_coin_array(body, ArrayRoute::fastest);
+      const auto checked = etl::market::detail::parse_coin_array(body, ArrayRoute::validating);
+      CHECK(fast.result.Code() == checked.result.Code());
+      CHECK(fast.consumed == checked.consumed);
+      CHECK(fast.page.coins == checked.page.coins);
+      CHECK(fast.page.rejected == checked.page.rejected);
+    }
     if (!page) {
       CHECK_FALSE(etl::market::to_string(page.error().kind).empty());
       CHECK(is_utf8(page.error().detail));
