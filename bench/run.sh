@@ -11,6 +11,8 @@
 #   bench/run.sh --no-record  full run without rewriting bench/RESULTS.md
 #   bench/run.sh --only=N     one size (250, 2500 or 17500), 10 ticks, no load or idle phase;
 #                             never touches RESULTS.md (for a quick before/after comparison)
+#   bench/run.sh --parse      the parser alone (parse-bench): CPU per 250-coin page on its
+#                             in-place and validating routes; no PostgreSQL, a few seconds
 #
 # Environment: BENCH_PG_FSYNC=on|off (default on: PostgreSQL durable, as in production),
 # BENCH_SRC (source tree to build, default this checkout), BENCH_OUT (default bench/out),
@@ -29,8 +31,10 @@ mode=full
 record=1
 profile=0
 only=
+parse_only=0
 for arg in "$@"; do
   case $arg in
+    --parse) parse_only=1; record=0 ;;
     --smoke) mode=smoke; record=0 ;;
     --profile) profile=1 ;;
     --no-record) record=0 ;;
@@ -66,7 +70,9 @@ mkdir -p "$OUT"
 if [[ -n ${BENCH_BUILD:-} ]]; then
   # An existing build (CI: the one scripts/test.sh just made), so --smoke needs no second build.
   BUILD=$(cd "$BENCH_BUILD" && pwd)
-  for bin in coingecko-etl fake-coingecko; do
+  bins=(coingecko-etl fake-coingecko)
+  [[ $parse_only == 0 ]] || bins=(parse-bench)
+  for bin in "${bins[@]}"; do
     [[ -x $BUILD/$bin ]] || { echo "bench/run.sh: BENCH_BUILD=$BENCH_BUILD has no $bin" >&2; exit 1; }
   done
   log "using the existing build in $BUILD"
@@ -77,7 +83,14 @@ else
   log "building Release in $BUILD"
   cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DETL_BUILD_TESTS=OFF \
     -DETL_WARNINGS_AS_ERRORS=OFF >"$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log" >&2; exit 1; }
-  ninja -C "$BUILD" coingecko-etl fake-coingecko >"$OUT/build.log" 2>&1 || { tail -n 40 "$OUT/build.log" >&2; exit 1; }
+  ninja -C "$BUILD" coingecko-etl fake-coingecko parse-bench >"$OUT/build.log" 2>&1 || { tail -n 40 "$OUT/build.log" >&2; exit 1; }
+fi
+
+if [[ $parse_only == 1 ]]; then
+  # The same real coins fake-coingecko --synthetic serves, 250 to a page (about 200 KB).
+  "$BUILD/parse-bench" "$SRC/tests/fixtures/madjin__daily-crypto__markets_usd_top100_2026-04-30.json" 250 |
+    tee "$OUT/parse.json"
+  exit 0
 fi
 
 # A private cluster on a free port. pg-test-cluster.sh starts it with fsync=off; by default the

@@ -83,6 +83,10 @@ struct CurlTransport::Impl {
   const std::function<bool()>* cancelled = nullptr;
   bool body_too_large = false;
   bool was_cancelled = false;
+  // The size of the last body received whole. A poller asks for the same pages again and again,
+  // so the next body is reserved at about that size on its first bytes: growing a 200 KB page by
+  // doubling cost a dozen reallocations and copies, a tenth of an identical page's CPU.
+  std::size_t last_body_bytes = 0;
 
   void begin(const std::function<bool()>& cancel_fn) {
     response = HttpResponse{};
@@ -99,7 +103,12 @@ struct CurlTransport::Impl {
       self->body_too_large = true;
       return 0; // anything other than n makes libcurl abort with CURLE_WRITE_ERROR
     }
-    self->response.body.append(data, n);
+    std::string& body = self->response.body;
+    if (body.empty() && self->last_body_bytes > n) {
+      body.reserve(
+          std::min(self->last_body_bytes + self->last_body_bytes / 8 + 1024, self->max_body_bytes));
+    }
+    body.append(data, n);
     return n;
   }
 
@@ -210,6 +219,7 @@ CurlTransport::get(const HttpRequest& request, const std::function<bool()>& canc
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     HttpResponse response = std::move(m_impl->response);
     response.status = status;
+    m_impl->last_body_bytes = response.body.size();
     m_impl->response = HttpResponse{};
     return response;
   }
