@@ -1,6 +1,6 @@
 // parse-bench: how long the /coins/markets parser takes per page, on each of its routes
-// (bench/run.sh --parse; issue 12, item 5). The page is the fixture's coins repeated up to
-// --coins, as fake-coingecko's --synthetic serves them; the timing is CPU time of this thread.
+// (bench/run.sh --parse; issue 12, item 5). The page is the fixture's coins cycled up to
+// COINS_PER_PAGE, as fake-coingecko's --synthetic serves them; the timing is this thread's CPU.
 #include "market/coin_array_parser.hpp"
 
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -18,16 +19,38 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-// The fixture's array elements, repeated until the page holds at least `coins` of them.
-std::string synthetic_page(const std::string& fixture, std::size_t coins) {
-  const std::size_t open = fixture.find('[');
-  const std::size_t close = fixture.rfind(']');
-  const std::string_view inner(fixture.data() + open + 1, close - open - 1);
-  const std::size_t have = etl::market::detail::parse_coin_array(fixture).page.coins.size();
+// The fixture's top-level array elements (found by bracket depth outside strings), cycled until
+// the page holds exactly `coins` of them.
+std::string synthetic_page(std::string_view fixture, std::size_t coins) {
+  std::vector<std::string_view> elements;
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < fixture.size(); ++i) {
+    const char c = fixture[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth == 2) start = i;
+    } else if (c == '}' || c == ']') {
+      if (depth-- == 2) elements.push_back(fixture.substr(start, i + 1 - start));
+    }
+  }
   std::string page = "[";
-  for (std::size_t added = 0; added < coins; added += have) {
-    if (added > 0) page += ',';
-    page.append(inner);
+  for (std::size_t n = 0; n < coins && !elements.empty(); ++n) {
+    if (n > 0) page += ',';
+    page.append(elements[n % elements.size()]);
   }
   page += ']';
   return page;
